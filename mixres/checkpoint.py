@@ -1,0 +1,100 @@
+"""Orbax checkpoints of (TrainState, meta): save every N steps, resume from the latest.
+
+`meta` is JSON: the run's config (to refuse resuming a different experiment), the best metrics
+so far and the step. The data position needs nothing more: batch i is `batches[i]`.
+"""
+
+import json
+import os
+from typing import Any
+
+import jax
+import ml_collections
+import orbax.checkpoint as ocp
+
+# Fields that may change between a run and its resumption: how long and how often, not what.
+RESUMABLE_FIELDS = ('num_train_steps', 'log_every', 'eval_every', 'checkpoint_every',
+                    'keep_checkpoints')
+
+
+def _flatten(tree: dict[str, Any], prefix: str = '') -> dict[str, Any]:
+  flat = {}
+  for key, value in tree.items():
+    if isinstance(value, dict):
+      flat.update(_flatten(value, f'{prefix}{key}.'))
+    else:
+      flat[f'{prefix}{key}'] = value
+  return flat
+
+
+def config_differences(saved: dict[str, Any], config: ml_collections.ConfigDict) -> list[str]:
+  """Fields whose values differ, ignoring RESUMABLE_FIELDS."""
+  old, new = _flatten(saved), _flatten(json.loads(config.to_json()))
+  return sorted(k for k in set(old) | set(new)
+                if k not in RESUMABLE_FIELDS and old.get(k, '<unset>') != new.get(k, '<unset>'))
+
+
+class Checkpointer:
+  """CheckpointManager over `directory`; nothing is created until the first save."""
+
+  def __init__(self, directory: str, keep: int = 3):
+    self.directory = os.path.abspath(directory)
+    self._manager = None
+    self._keep = keep
+
+  @property
+  def manager(self) -> ocp.CheckpointManager:
+    if self._manager is None:
+      self._manager = ocp.CheckpointManager(
+          self.directory, item_names=('state', 'meta'),
+          options=ocp.CheckpointManagerOptions(max_to_keep=self._keep, create=True))
+    return self._manager
+
+  def latest_step(self) -> int | None:
+    if not os.path.isdir(self.directory):
+      return None
+    return self.manager.latest_step()
+
+  def check_compatible(self, config: ml_collections.ConfigDict) -> None:
+    """Raises ValueError, before any work, if the latest checkpoint is another experiment's."""
+    step = self.latest_step()
+    if step is None:
+      return
+    saved = self.manager.restore(step, args=ocp.args.Composite(meta=ocp.args.JsonRestore()))
+    differences = config_differences(saved.meta['config'], config)
+    if differences:
+      old, new = _flatten(saved.meta['config']), _flatten(json.loads(config.to_json()))
+      shown = ', '.join(f'{k}: {old.get(k, "<unset>")!r} -> {new.get(k, "<unset>")!r}'
+                        for k in differences[:5])
+      raise ValueError(
+          f'workdir holds a checkpoint (step {step}) of a different config ({shown}); use '
+          f'another --workdir, or the same config (only {", ".join(RESUMABLE_FIELDS)} may '
+          'change on resume)')
+
+  def restore(self, abstract_state: Any) -> tuple[Any, dict[str, Any]]:
+    """(state, meta) of the latest step; `abstract_state` gives shapes, dtypes and shardings."""
+    step = self.latest_step()
+    restored = self.manager.restore(step, args=ocp.args.Composite(
+        state=ocp.args.StandardRestore(abstract_state), meta=ocp.args.JsonRestore()))
+    return restored.state, restored.meta
+
+  def save(self, step: int, state: Any, meta: dict[str, Any], force: bool = False) -> bool:
+    saved = self.manager.save(step, args=ocp.args.Composite(
+        state=ocp.args.StandardSave(state), meta=ocp.args.JsonSave(meta)), force=force)
+    return saved
+
+  def reached_preemption(self, step: int) -> bool:
+    return self.manager.reached_preemption(step)
+
+  def wait(self) -> None:
+    if self._manager is not None:
+      self._manager.wait_until_finished()
+
+  def close(self) -> None:
+    if self._manager is not None:
+      self._manager.close()
+
+
+def abstract_like(state: Any) -> Any:
+  """ShapeDtypeStructs (with shardings) of a state, for StandardRestore."""
+  return jax.tree.map(ocp.utils.to_shape_dtype_struct, state)

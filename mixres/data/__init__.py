@@ -1,0 +1,1 @@
+"""Data: random-access sources and the grain input pipeline."""

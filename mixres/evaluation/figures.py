@@ -1,0 +1,25 @@
+"""Image grids for figures: model outputs in [-1, 1] -> uint8 RGB mosaics."""
+
+import numpy as np
+
+
+def to_uint8(images: np.ndarray) -> np.ndarray:
+  """[-1, 1] floats -> [0, 255] uint8, clipped; one channel is repeated to RGB."""
+  images = np.clip((np.asarray(images, np.float32) + 1.0) * 127.5, 0, 255).round()
+  images = images.astype(np.uint8)
+  return np.repeat(images, 3, axis=-1) if images.shape[-1] == 1 else images
+
+
+def grid(tiles: np.ndarray, gap: int = 2, scale: int = 2) -> np.ndarray:
+  """(rows, cols, H, W, C) in [-1, 1] -> one (H', W', 3) uint8 mosaic, white gaps, upscaled."""
+  rows, cols, h, w, _ = tiles.shape
+  tiles = to_uint8(tiles)
+  if scale > 1:
+    tiles = tiles.repeat(scale, axis=2).repeat(scale, axis=3)
+    h, w = h * scale, w * scale
+  out = np.full((rows * (h + gap) + gap, cols * (w + gap) + gap, 3), 255, np.uint8)
+  for r in range(rows):
+    for c in range(cols):
+      top, left = gap + r * (h + gap), gap + c * (w + gap)
+      out[top:top + h, left:left + w] = tiles[r, c]
+  return out

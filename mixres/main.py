@@ -1,0 +1,44 @@
+"""Entry point: python -m mixres.main --config=configs/amr_svhn.py --workdir=DIR.
+
+Any config field can be overridden: --config.lam=10 --config.mixer=bernoulli.
+"""
+
+import sys
+
+from absl import app
+from absl import flags
+from absl import logging
+from ml_collections import config_flags
+
+_CONFIG = config_flags.DEFINE_config_file('config', None, 'Path to a config file.',
+                                          lock_config=True)
+_WORKDIR = flags.DEFINE_string('workdir', None, 'Directory for checkpoints, logs and figures.')
+_DISTRIBUTED = flags.DEFINE_bool(
+    'distributed', False, 'Call jax.distributed.initialize() first (multi-host GPU/TPU).')
+flags.mark_flags_as_required(['config', 'workdir'])
+
+
+def main(argv):
+  del argv
+  if not flags.FLAGS['verbosity'].present:
+    # Orbax logs every checkpoint step at INFO; our own progress lines are printed instead.
+    logging.set_verbosity(logging.WARNING)
+  import jax  # After flag parsing, so that --help stays fast.
+  if _DISTRIBUTED.value:
+    jax.distributed.initialize()
+  if jax.process_index() == 0:
+    print(f'JAX {jax.__version__}: {jax.process_count()} process(es), '
+          f'{jax.device_count()} device(s) ({jax.devices()[0].platform})', flush=True)
+  from mixres import train
+  try:
+    summary = train.train_and_evaluate(_CONFIG.value, _WORKDIR.value)
+  except (ValueError, FileNotFoundError) as e:  # Bad input: one line, no traceback.
+    print(f'error: {e}', file=sys.stderr)
+    sys.exit(2)
+  if jax.process_index() == 0:
+    shown = {k: round(v, 4) for k, v in sorted(summary.items())}
+    print(f'done: {shown}')
+
+
+if __name__ == '__main__':
+  app.run(main)

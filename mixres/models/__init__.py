@@ -1,0 +1,1 @@
+"""Flax Linen modules: encoder/decoder families, discriminators, probe head."""

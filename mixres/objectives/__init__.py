@@ -1,0 +1,20 @@
+"""Registry of objectives: config.objective -> class. Adding a method = one module + one line."""
+
+from mixres.objectives.ae import AE
+from mixres.objectives.ae_gan import AEGAN
+from mixres.objectives.amr import AMR
+from mixres.objectives.base import Objective
+
+OBJECTIVES: dict[str, type[Objective]] = {
+    'ae': AE,
+    'ae_gan': AEGAN,
+    'amr': AMR,
+}
+
+
+def get_objective(config, image_shape) -> Objective:
+  """Builds config.objective; ValueError naming the valid choices for an unknown name."""
+  if config.objective not in OBJECTIVES:
+    raise ValueError(f'config.objective={config.objective!r} is not an objective; choose one '
+                     f'of: {", ".join(sorted(OBJECTIVES))}')
+  return OBJECTIVES[config.objective](config, image_shape)

@@ -1,0 +1,117 @@
+"""AE+GAN (Eq. 2 of the AMR paper): reconstructions must also fool a spectral-norm discriminator.
+
+Subclasses (AMR) add more codes to decode, e.g. mixes, through `extra_codes`; every decoded
+image beyond the reconstruction is another "fake" for D, with the same JS-GAN terms.
+
+Schedule (reference code): D is updated every step, G every `config.gen_every`-th step. Both use
+the parameters from before the step, which equals the reference order (G step, then D step on
+the detached outputs of the same forward pass).
+"""
+
+import jax
+import jax.numpy as jnp
+
+from mixres.models import convnets
+from mixres.objectives import base
+from mixres.objectives import losses
+
+
+class AEGAN(base.Objective):
+  """min_F lam*recon + BCE(D(x_hat), 1); min_D BCE(D(x), 1) + BCE(D(x_hat), 0)."""
+
+  groups = {'generator': ('encoder', 'decoder'), 'disc': ('disc',)}
+
+  def __init__(self, config, image_shape):
+    if config.lam < 0:
+      raise ValueError(f'config.lam={config.lam} must be >= 0 (the reconstruction weight)')
+    if int(config.gen_every) < 1:
+      raise ValueError(f'config.gen_every={config.gen_every} must be an integer >= 1 '
+                       '(G is updated every gen_every-th step)')
+    super().__init__(config, image_shape)
+
+  def build_networks(self):
+    networks = super().build_networks()
+    m = self.config.model
+    networks['disc'] = convnets.Discriminator(
+        width=self.image_shape[0], latent_width=m.latent_width, depth=m.depth,
+        latent=m.latent, leaky_slope=m.leaky_slope)
+    return networks
+
+  def example_inputs(self):
+    inputs = super().example_inputs()
+    inputs['disc'] = inputs['encoder']
+    return inputs
+
+  def schedule(self, step: int) -> dict[str, bool]:
+    return {'update_generator': step % int(self.config.gen_every) == 0}
+
+  # Hooks for subclasses --------------------------------------------------------------------------
+
+  def extra_codes(self, codes: jax.Array, key: jax.Array) -> list[jax.Array]:
+    """Codes decoded in addition to f(x), each judged by D as fake (AMR: the mixes)."""
+    del codes, key
+    return []
+
+  def extra_generator_loss(self, params, extra_codes, extra_images):
+    """Additional generator terms (AMR: consistency); returns (loss, metrics)."""
+    del params, extra_codes, extra_images
+    return 0.0, {}
+
+  # The step --------------------------------------------------------------------------------------
+
+  def generate(self, params, x, key):
+    """f(x), the extra codes, and the decoded [x_hat, *extra images]; one decoder call."""
+    codes = self.encode(params, x)
+    extras = self.extra_codes(codes, key)
+    decoded = self.decode(params, jnp.concatenate([codes, *extras]))
+    return codes, extras, jnp.split(decoded, 1 + len(extras))
+
+  def disc_logits(self, state, images, params=None, update_stats=False):
+    """D's logits; with update_stats also the new 'spectral' collection (one power iteration)."""
+    variables = {'params': state.params['disc'] if params is None else params,
+                 **state.collections['disc']}
+    if update_stats:
+      return self.networks['disc'].apply(variables, images, update_stats=True,
+                                         mutable=['spectral'])
+    return self.networks['disc'].apply(variables, images)
+
+  def update(self, state, batch, key, update_generator: bool = True):
+    x, cfg = batch['image'], self.config
+    gen_params = self.group_params(state.params, 'generator')
+    metrics = {}
+
+    if update_generator:
+      def gen_loss(params):
+        codes, extras, fakes = self.generate(params, x, key)
+        recon = losses.reconstruction(x, fakes[0], cfg.recon)
+        logits = jnp.split(self.disc_logits(state, jnp.concatenate(fakes)), len(fakes))
+        adversarial = sum(losses.gan_loss(fake, 1.0) for fake in logits)
+        extra, extra_metrics = self.extra_generator_loss(params, extras, fakes[1:])
+        loss = cfg.lam * recon + adversarial + extra
+        return loss, (codes, fakes, {'gen/loss': loss, 'gen/recon': recon,
+                                     'gen/adversarial': adversarial, **extra_metrics})
+
+      (_, (codes, fakes, gen_metrics)), grads = jax.value_and_grad(gen_loss, has_aux=True)(
+          gen_params)
+      state, opt_metrics = self.apply_gradients(state, 'generator', grads)
+      metrics.update(gen_metrics, **opt_metrics)
+    else:
+      codes, _, fakes = self.generate(gen_params, x, key)
+
+    # D judges the generator's outputs as constants: its loss never reaches G.
+    fakes = [jax.lax.stop_gradient(f) for f in fakes]
+
+    def disc_loss(params):
+      logits, updated = self.disc_logits(state, jnp.concatenate([x, *fakes]), params,
+                                         update_stats=True)
+      real, *fake = jnp.split(logits, 1 + len(fakes))
+      loss = losses.gan_loss(real, 1.0) + sum(losses.gan_loss(f, 0.0) for f in fake)
+      return loss, (updated, {'disc/loss': loss, 'disc/real_prob': jnp.mean(jax.nn.sigmoid(real)),
+                              'disc/recon_prob': jnp.mean(jax.nn.sigmoid(fake[0]))})
+
+    (_, (updated, disc_metrics)), grads = jax.value_and_grad(disc_loss, has_aux=True)(
+        state.params['disc'])
+    state, opt_metrics = self.apply_gradients(state, 'disc', {'disc': grads})
+    state = state.replace(collections={**state.collections, 'disc': updated})
+    metrics.update(disc_metrics, **opt_metrics)
+    return state, metrics, codes

@@ -1,0 +1,31 @@
+"""Adversarial mixup resynthesis (Eq. 3 of the AMR paper, consistency from supplement 7.3).
+
+AE+GAN plus mixes: h_mix = Mix(f(x), f(x'), ...) over k examples of the batch; D labels g(h_mix)
+fake and G tries to make it pass as real. With beta > 0 the generator also pays
+beta * recon(h_mix, f(g(h_mix))) so that a decoded mix re-encodes to itself.
+"""
+
+from mixres import mixers
+from mixres.objectives import ae_gan
+from mixres.objectives import losses
+
+
+class AMR(ae_gan.AEGAN):
+  """AE+GAN whose discriminator also judges decoded mixes of codes."""
+
+  def __init__(self, config, image_shape):
+    self.mix = mixers.get_mixer(config.mixer)
+    mixers.validate_k(config.k)
+    if config.beta < 0:
+      raise ValueError(f'config.beta={config.beta} must be >= 0 (the consistency weight)')
+    super().__init__(config, image_shape)
+
+  def extra_codes(self, codes, key):
+    return [self.mix(key, codes, k=int(self.config.k))]
+
+  def extra_generator_loss(self, params, extra_codes, extra_images):
+    if not self.config.beta:
+      return 0.0, {}
+    (mixed,), (decoded,) = extra_codes, extra_images
+    consistency = losses.reconstruction(mixed, self.encode(params, decoded), self.config.recon)
+    return self.config.beta * consistency, {'gen/consistency': consistency}

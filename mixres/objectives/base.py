@@ -1,0 +1,165 @@
+"""What every objective shares: an encoder/decoder pair, optimiser groups and the linear probe.
+
+An objective owns its networks, losses and train step. The generic loop (mixres/train.py) only
+calls `init`, `train_step`, `encode`, `decode` and `probe_logits`.
+
+Subclasses declare `groups` (optimiser group -> networks it updates), add networks in
+`build_networks`, and implement `update`, which returns the state after the method's own updates
+plus the codes f(x) the probe is trained on.
+"""
+
+from typing import Any
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import ml_collections
+import optax
+
+from mixres.models import convnets
+from mixres.models import probe as probe_lib
+from mixres.objectives import losses
+from mixres.state import TrainState
+
+Metrics = dict[str, jax.Array]
+
+
+def adam_l2(optim: ml_collections.ConfigDict) -> optax.GradientTransformation:
+  """Adam with *coupled* L2 weight decay, i.e. PyTorch's `Adam(weight_decay=...)`.
+
+  The decay is added to the gradient before Adam's moments (not AdamW), as in the reference code.
+  """
+  return optax.chain(
+      optax.add_decayed_weights(optim.weight_decay),
+      optax.scale_by_adam(b1=optim.b1, b2=optim.b2),
+      optax.scale(-optim.lr),
+  )
+
+
+class Objective:
+  """Base class: encoder + decoder + linear probe; subclasses add losses and networks."""
+
+  groups: dict[str, tuple[str, ...]] = {'generator': ('encoder', 'decoder')}
+
+  def __init__(self, config: ml_collections.ConfigDict, image_shape: tuple[int, int, int]):
+    self.config = config
+    self.image_shape = tuple(image_shape)  # (H, W, C)
+    losses.reconstruction(jnp.zeros(()), jnp.zeros(()), config.recon)  # Validates the name.
+    self.networks = self.build_networks()
+    self.optimizers = {group: adam_l2(config.optim) for group in self.groups}
+    self.num_classes = config.data.num_classes
+    if self.num_classes:
+      self.networks['probe'] = probe_lib.LinearProbe(self.num_classes)
+      self.optimizers['probe'] = adam_l2(config.optim)
+
+  # ---------------------------------------------------------------------------------------------
+  # Networks and state.
+
+  def build_networks(self) -> dict[str, nn.Module]:
+    m, (width, _, channels) = self.config.model, self.image_shape
+    if m.norm not in convnets.NORMS:
+      raise ValueError(f'config.model.norm={m.norm!r} is not a norm; choose one of: '
+                       f'{", ".join(convnets.NORMS)}')
+    shared = dict(width=width, latent_width=m.latent_width, depth=m.depth,
+                  leaky_slope=m.leaky_slope)
+    convnets.num_scales(width, m.latent_width)  # Fails early, naming the fields.
+    return {
+        'encoder': convnets.Encoder(latent=m.latent, norm=m.norm, **shared),
+        'decoder': convnets.Decoder(channels=channels, norm=m.norm, **shared),
+    }
+
+  def example_inputs(self) -> dict[str, jax.Array]:
+    """One dummy input per network, for `init` (batch of 1)."""
+    images = jnp.zeros((1, *self.image_shape), jnp.float32)
+    codes = jax.eval_shape(self.networks['encoder'].init_with_output,
+                           jax.random.key(0), images)[0]
+    inputs = {'encoder': images, 'decoder': jnp.zeros(codes.shape, codes.dtype)}
+    if 'probe' in self.networks:
+      inputs['probe'] = inputs['decoder']
+    return inputs
+
+  def init(self, rng: jax.Array) -> TrainState:
+    """Fresh state from a raw PRNG key."""
+    init_rng, state_rng = jax.random.split(rng)
+    params, collections = {}, {}
+    inputs = self.example_inputs()
+    for i, (name, module) in enumerate(sorted(self.networks.items())):
+      variables = dict(module.init(jax.random.fold_in(init_rng, i), inputs[name]))
+      params[name] = variables.pop('params')
+      if variables:
+        collections[name] = variables
+    opt_state = {group: opt.init(self.group_params(params, group))
+                 for group, opt in self.optimizers.items()}
+    return TrainState(step=jnp.zeros((), jnp.int32), params=params, opt_state=opt_state,
+                      collections=collections, rng=state_rng)
+
+  def group_networks(self, group: str) -> tuple[str, ...]:
+    return self.groups.get(group, (group,))
+
+  def group_params(self, params: dict[str, Any], group: str) -> dict[str, Any]:
+    return {name: params[name] for name in self.group_networks(group)}
+
+  def apply_gradients(self, state: TrainState, group: str, grads: dict[str, Any]
+                      ) -> tuple[TrainState, Metrics]:
+    """One optimiser step of `group` on `grads` (a dict over the group's networks)."""
+    old = self.group_params(state.params, group)
+    updates, opt_state = self.optimizers[group].update(grads, state.opt_state[group], old)
+    new = optax.apply_updates(old, updates)
+    state = state.replace(params={**state.params, **new},
+                          opt_state={**state.opt_state, group: opt_state})
+    return state, {f'{group}/grad_norm': optax.global_norm(grads),
+                   f'{group}/param_norm': optax.global_norm(new)}
+
+  # ---------------------------------------------------------------------------------------------
+  # The step.
+
+  def schedule(self, step: int) -> dict[str, bool]:
+    """Static flags for the step numbered `step`; the loop compiles one step per flag set.
+
+    Update ratios (AE+GAN: G every 5th step) are static so that no gradient computation sits
+    inside a `lax.cond`, whose nested convolutions XLA:CPU runs far slower (XLA_CPU_NOTES.md).
+    """
+    del step
+    return {}
+
+  def train_step(self, state: TrainState, batch: dict[str, jax.Array], **flags: bool
+                 ) -> tuple[TrainState, Metrics]:
+    """(state, batch) -> (state, metrics); pure, jitted by the loop. flags: `schedule`."""
+    key = jax.random.fold_in(state.rng, state.step)
+    state, metrics, codes = self.update(state, batch, key, **flags)
+    if self.num_classes:
+      state, probe_metrics = self.update_probe(state, codes, batch['label'])
+      metrics = {**metrics, **probe_metrics}
+    return state.replace(step=state.step + 1), metrics
+
+  def update(self, state: TrainState, batch: dict[str, jax.Array], key: jax.Array
+             ) -> tuple[TrainState, Metrics, jax.Array]:
+    """The method's own updates; returns (state, metrics, codes f(x) before the update)."""
+    raise NotImplementedError
+
+  def update_probe(self, state: TrainState, codes: jax.Array, labels: jax.Array
+                   ) -> tuple[TrainState, Metrics]:
+    """Trains the linear probe on stop_gradient(codes): it never changes the encoder."""
+    codes = jax.lax.stop_gradient(codes)
+
+    def loss_fn(params):
+      logits = self.networks['probe'].apply({'params': params['probe']}, codes)
+      return losses.softmax_cross_entropy(logits, labels), logits
+
+    (loss, logits), grads = jax.value_and_grad(loss_fn, has_aux=True)(
+        self.group_params(state.params, 'probe'))
+    state, _ = self.apply_gradients(state, 'probe', grads)
+    return state, {'probe/train_loss': loss,
+                   'probe/train_accuracy': losses.accuracy(logits, labels)}
+
+  # ---------------------------------------------------------------------------------------------
+  # Inference, for evaluators.
+
+  def encode(self, params: dict[str, Any], images: jax.Array) -> jax.Array:
+    return self.networks['encoder'].apply({'params': params['encoder']}, images)
+
+  def decode(self, params: dict[str, Any], codes: jax.Array) -> jax.Array:
+    return self.networks['decoder'].apply({'params': params['decoder']}, codes)
+
+  def probe_logits(self, params: dict[str, Any], codes: jax.Array) -> jax.Array:
+    return self.networks['probe'].apply({'params': params['probe']}, codes)

@@ -1,0 +1,162 @@
+"""The one generic loop: build data, init or restore, run steps, evaluate, checkpoint, log.
+
+It knows nothing about any objective: an objective supplies `init`, `train_step` and `schedule`
+(static flags per step, e.g. whether G updates), and evaluators supply numbers and figures.
+"""
+
+import functools
+import json
+import os
+import time
+from typing import Any
+
+import jax
+import ml_collections
+import numpy as np
+from absl import logging
+
+from mixres import checkpoint
+from mixres import evaluation
+from mixres import metric_writers
+from mixres import objectives
+from mixres import parallel
+from mixres.data import pipeline
+from mixres.data import sources
+
+
+def validate(config: ml_collections.ConfigDict) -> None:
+  """Checks of plain values; names, sizes and the workdir are checked where they are used."""
+  for field in ('batch_size', 'log_every', 'eval_every', 'checkpoint_every', 'keep_checkpoints'):
+    if int(config[field]) < 1:
+      raise ValueError(f'config.{field}={config[field]} must be an integer >= 1')
+  if int(config.num_train_steps) < 0:
+    raise ValueError(f'config.num_train_steps={config.num_train_steps} must be >= 0')
+
+
+class Experiment:
+  """Everything built from a config before any work is done; every check happens here."""
+
+  def __init__(self, config: ml_collections.ConfigDict, workdir: str):
+    validate(config)
+    self.config, self.workdir = config, workdir
+    self.train_source, self.valid_source = sources.build(config)
+    self.image_shape = tuple(self.train_source[0]['image'].shape)
+    self.objective = objectives.get_objective(config, self.image_shape)
+    self.mesh = parallel.make_mesh(config.num_devices)
+    parallel.check_batch_size(config.batch_size, self.mesh)
+    self.evaluators = evaluation.build(config, self.objective, self.mesh, self.valid_source)
+    self.checkpointer = checkpoint.Checkpointer(os.path.join(workdir, 'checkpoints'),
+                                                config.keep_checkpoints)
+    self.checkpointer.check_compatible(config)
+    self._steps = {}
+
+  def init_state(self):
+    replicated = parallel.replicated(self.mesh)
+    rng = jax.random.PRNGKey(self.config.seed)
+    return jax.jit(self.objective.init, out_shardings=replicated)(rng)
+
+  def restore_or_init(self) -> tuple[Any, dict[str, Any]]:
+    """The latest checkpoint's (state, meta), or a fresh state."""
+    if self.checkpointer.latest_step() is None:
+      return self.init_state(), {}
+    replicated = parallel.replicated(self.mesh)
+    abstract = jax.tree.map(
+        lambda s: jax.ShapeDtypeStruct(s.shape, s.dtype, sharding=replicated),
+        jax.eval_shape(self.objective.init, jax.random.PRNGKey(self.config.seed)))
+    return self.checkpointer.restore(abstract)
+
+  def train_step(self, step: int):
+    """The compiled step for `step`: one executable per distinct set of schedule flags."""
+    flags = self.objective.schedule(step)
+    key = tuple(sorted(flags.items()))
+    if key not in self._steps:
+      replicated = parallel.replicated(self.mesh)
+      self._steps[key] = jax.jit(
+          functools.partial(self.objective.train_step, **flags),
+          in_shardings=(replicated, parallel.data_sharded(self.mesh)),
+          out_shardings=(replicated, replicated), donate_argnums=0)
+    return self._steps[key]
+
+  def evaluate(self, state) -> tuple[dict[str, float], dict[str, np.ndarray]]:
+    scalars, images = {}, {}
+    for evaluator in self.evaluators:
+      s, i = evaluator(state)
+      scalars.update(s)
+      images.update(i)
+    return scalars, images
+
+
+def _mean_metrics(history: list[dict[str, Any]]) -> dict[str, float]:
+  """Averages each metric over the steps that reported it (G metrics only exist on G steps)."""
+  history = jax.device_get(history)
+  names = sorted({k for metrics in history for k in metrics})
+  return {k: float(np.mean([m[k] for m in history if k in m])) for k in names}
+
+
+def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[str, float]:
+  """Trains (or resumes) to config.num_train_steps; returns the last logged and eval scalars."""
+  experiment = Experiment(config, workdir)  # Raises on bad input before anything is written.
+  ckpt = experiment.checkpointer
+  state, meta = experiment.restore_or_init()
+  step = int(state.step)
+  best = dict(meta.get('best', {}))
+  logging.info('%s at step %d on %d devices (%d processes); image shape %s', config.objective,
+               step, experiment.mesh.size, jax.process_count(), experiment.image_shape)
+
+  writer = metric_writers.MetricWriter(workdir)
+  if jax.process_index() == 0:
+    with open(os.path.join(workdir, 'config.json'), 'w') as f:
+      f.write(config.to_json_best_effort(indent=2))
+
+  batches = pipeline.train_batches(experiment.train_source, config.batch_size,
+                                   config.data.shuffle_seed)
+  batch_iter = parallel.prefetch_to_mesh(pipeline.iterate(batches, start=step), experiment.mesh)
+  progress = metric_writers.ProgressReporter(config.num_train_steps, config.batch_size, step)
+  history, summary = [], {}
+
+  def save(force: bool = False):
+    meta = {'config': json.loads(config.to_json()), 'best': best, 'step': step}
+    ckpt.save(step, state, meta, force=force)
+
+  def evaluate():
+    scalars, images = experiment.evaluate(state)
+    for evaluator in experiment.evaluators:
+      for name in evaluator.maximize:
+        best[name] = max(best.get(name, -np.inf), scalars[name])
+    scalars.update({f'best/{k}': v for k, v in best.items()})
+    writer.write_scalars(step, scalars)
+    writer.write_images(step, images)
+    summary.update(scalars)
+    logging.info('eval at step %d: %s', step, scalars)
+
+  start = time.perf_counter()
+  while step < config.num_train_steps:
+    state, metrics = experiment.train_step(step)(state, next(batch_iter))
+    history.append(metrics)
+    step += 1
+    if step % config.log_every == 0 or step == config.num_train_steps:
+      scalars = _mean_metrics(history)
+      history = []
+      bad = [k for k, v in scalars.items() if not np.isfinite(v)]
+      if bad:
+        raise FloatingPointError(f'non-finite {bad} at step {step}; the last checkpoint is '
+                                 f'step {ckpt.latest_step()}')
+      writer.write_scalars(step, scalars)
+      progress.report(step, scalars)
+      summary.update(scalars)
+    if step % config.eval_every == 0 or step == config.num_train_steps:
+      evaluate()
+    if step % config.checkpoint_every == 0 or step == config.num_train_steps:
+      save()
+    if ckpt.reached_preemption(step):
+      save(force=True)
+      logging.warning('preemption signal at step %d: checkpoint saved, exiting', step)
+      break
+
+  if not summary:  # Resumed a finished run: report its evaluation again.
+    evaluate()
+  ckpt.wait()
+  ckpt.close()
+  writer.close()
+  summary['train/wall_seconds'] = time.perf_counter() - start
+  return summary
