@@ -17,7 +17,8 @@ def get_config():
   config.mixer = 'mixup'
   config.k = 2
   config.lam = 10.0
-  config.num_train_steps = 1500
+  config.probe_lr = 1e-2  # The paper's 1e-4 needs far more than 1k steps for a linear probe.
+  config.num_train_steps = 1000
   config.log_every = 50
   config.eval_every = 250
   config.checkpoint_every = 500

@@ -19,7 +19,7 @@ NORMS = ('instance', 'none')
 
 def num_scales(width: int, latent_width: int) -> int:
   """Number of 2x down/up-sampling stages; raises ValueError if the sizes do not fit."""
-  ratio = width / latent_width
+  ratio = width / latent_width if latent_width > 0 else 0
   scales = round(math.log2(ratio)) if ratio >= 1 else -1
   if latent_width < 1 or scales < 1 or latent_width * 2**scales != width:
     raise ValueError(

@@ -24,7 +24,8 @@ from mixres.state import TrainState
 Metrics = dict[str, jax.Array]
 
 
-def adam_l2(optim: ml_collections.ConfigDict) -> optax.GradientTransformation:
+def adam_l2(optim: ml_collections.ConfigDict, lr: float | None = None
+            ) -> optax.GradientTransformation:
   """Adam with *coupled* L2 weight decay, i.e. PyTorch's `Adam(weight_decay=...)`.
 
   The decay is added to the gradient before Adam's moments (not AdamW), as in the reference code.
@@ -32,7 +33,7 @@ def adam_l2(optim: ml_collections.ConfigDict) -> optax.GradientTransformation:
   return optax.chain(
       optax.add_decayed_weights(optim.weight_decay),
       optax.scale_by_adam(b1=optim.b1, b2=optim.b2),
-      optax.scale(-optim.lr),
+      optax.scale(-(optim.lr if lr is None else lr)),
   )
 
 
@@ -50,7 +51,7 @@ class Objective:
     self.num_classes = config.data.num_classes
     if self.num_classes:
       self.networks['probe'] = probe_lib.LinearProbe(self.num_classes)
-      self.optimizers['probe'] = adam_l2(config.optim)
+      self.optimizers['probe'] = adam_l2(config.optim, lr=config.probe_lr)
 
   # ---------------------------------------------------------------------------------------------
   # Networks and state.

@@ -1,0 +1,34 @@
+"""Test setup: two CPU devices (multi-device == single-device tests) and a compilation cache.
+
+Both must be in place before JAX starts its backend, hence environment variables at import.
+"""
+
+import os
+import tempfile
+
+os.environ['XLA_FLAGS'] = (os.environ.get('XLA_FLAGS', '') +
+                           ' --xla_force_host_platform_device_count=2').strip()
+
+import jax  # noqa: E402  (after XLA_FLAGS)
+import pytest  # noqa: E402
+
+# The end-to-end tests build the same step functions several times; cache their executables.
+jax.config.update('jax_compilation_cache_dir',
+                  os.path.join(tempfile.gettempdir(), 'mixres_test_jax_cache'))
+jax.config.update('jax_persistent_cache_min_compile_time_secs', 0.5)
+
+
+@pytest.fixture
+def tiny_config():
+  """AMR on embedded digits with the paper's 32x32 networks, a few steps, evaluated at the end."""
+  from configs import quickstart
+  config = quickstart.get_config()
+  config.num_train_steps = 6
+  config.log_every = 2
+  config.eval_every = 6
+  config.checkpoint_every = 3
+  config.batch_size = 8
+  config.eval.batch_size = 64
+  config.eval.max_examples = 128
+  config.eval.figure_pairs = 2
+  return config

@@ -1,0 +1,263 @@
+"""Tests for mixres/mixers.py: shapes, the sampling distributions of Eqs. 4-6, exactness."""
+
+import itertools
+
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from mixres import mixers
+
+SHAPES = {2: (8, 6), 4: (8, 4, 4, 6)}  # rank -> code shape (B, ...)
+MANY = 20000  # draws for the distribution tests; std of a mean of U(0,1) ~ 0.002
+
+
+def _codes(shape, dtype=jnp.float32, seed=0):
+  return jax.random.normal(jax.random.PRNGKey(seed), shape).astype(dtype)
+
+
+# ----------------------------------------------------------------------------- shapes, jit
+
+
+@pytest.mark.parametrize('name,rank,k',
+                         list(itertools.product(['mixup', 'bernoulli'], [2, 4], [2, 3, 8])))
+def test_mixer_shape_and_dtype(name, rank, k):
+  hs = _codes(SHAPES[rank])
+  mixed = mixers.get_mixer(name)(jax.random.PRNGKey(1), hs, k=k)
+  chex.assert_shape(mixed, hs.shape)
+  assert mixed.dtype == hs.dtype
+  chex.assert_tree_all_finite(mixed)
+
+
+@pytest.mark.parametrize('name,rank,dtype', [
+    ('mixup', 4, jnp.float32), ('bernoulli', 4, jnp.float32),
+    ('mixup', 2, jnp.bfloat16), ('bernoulli', 2, jnp.bfloat16)])
+def test_mixer_jit_matches_eager(name, rank, dtype):
+  hs = _codes(SHAPES[rank], dtype)
+  mix = mixers.get_mixer(name)
+  # One trace for k static: new keys and new code values must not retrace.
+  jitted = jax.jit(chex.assert_max_traces(mix, n=1), static_argnames='k')
+  for seed in (1, 2):
+    key = jax.random.PRNGKey(seed)
+    eager, compiled = mix(key, hs * seed, k=3), jitted(key, hs * seed, k=3)
+    assert compiled.dtype == hs.dtype
+    chex.assert_trees_all_close(eager.astype(jnp.float32), compiled.astype(jnp.float32),
+                                atol=1e-6)
+
+
+@pytest.mark.parametrize('rank,k', list(itertools.product([2, 4], [2, 3, 8])))
+def test_helper_shapes(rank, k):
+  shape = SHAPES[rank]
+  key = jax.random.PRNGKey(0)
+  chex.assert_shape(mixers.partners(key, _codes(shape), k), (k,) + shape)
+  chex.assert_shape(mixers.mixup_weights(key, k, shape[0], rank),
+                    (k, shape[0]) + (1,) * (rank - 1))
+  chex.assert_shape(mixers.bernoulli_masks(key, k, shape),
+                    (k, shape[0]) + (1,) * (rank - 2) + (shape[-1],))
+
+
+# ----------------------------------------------------------------------------- partners
+
+
+@pytest.mark.parametrize('k', [2, 3, 8])
+def test_partners_are_permutations_of_the_batch(k):
+  hs = jnp.arange(16 * 3, dtype=jnp.float32).reshape(16, 3)  # rows all distinct
+  sources = np.asarray(mixers.partners(jax.random.PRNGKey(3), hs, k))
+  np.testing.assert_array_equal(sources[0], hs)
+  rows = [tuple(r) for r in np.asarray(hs)]
+  for j in range(1, k):
+    # Whole rows move together (a permutation along axis 0, not per element).
+    assert sorted(tuple(r) for r in sources[j]) == sorted(rows)
+  # Independent permutations: with 16! orderings they should not coincide, nor be identity.
+  assert any(not np.array_equal(sources[j], sources[0]) for j in range(1, k))
+  if k > 2:
+    assert not np.array_equal(sources[1], sources[2])
+
+
+# ----------------------------------------------------------------------------- mixup
+
+
+@pytest.mark.parametrize('k', [2, 3, 8])
+def test_mixup_weights_are_dirichlet_one(k):
+  w = np.asarray(mixers.mixup_weights(jax.random.PRNGKey(k), k, MANY, 2))[..., 0]  # (k, N)
+  assert w.min() >= 0.0 and w.max() <= 1.0
+  np.testing.assert_allclose(w.sum(axis=0), 1.0, atol=1e-5)
+  # Dirichlet(1,...,1) marginals are Beta(1, k-1): mean 1/k, variance (k-1) / (k^2 (k+1)).
+  np.testing.assert_allclose(w.mean(axis=1), 1.0 / k, atol=0.01)
+  np.testing.assert_allclose(w.var(axis=1), (k - 1) / (k**2 * (k + 1)), rtol=0.05)
+
+
+def test_mixup_weights_k2_alpha_is_uniform():
+  alpha = np.asarray(mixers.mixup_weights(jax.random.PRNGKey(7), 2, MANY, 4))[0].ravel()
+  assert abs(alpha.mean() - 0.5) < 0.01
+  assert abs(alpha.var() - 1.0 / 12.0) < 0.003
+  # Deciles of U(0,1): each tenth of [0,1] holds ~10% of the draws.
+  hist, _ = np.histogram(alpha, bins=10, range=(0.0, 1.0))
+  np.testing.assert_allclose(hist / MANY, 0.1, atol=0.01)
+
+
+@pytest.mark.parametrize('k', [2, 3, 8])
+def test_mixup_is_convex_combination_of_partners(k):
+  batch_size = 32
+  # h_i = i everywhere, so mixed[b] = sum_j w[j, b] * partner_j(b) is readable directly.
+  hs = jnp.broadcast_to(jnp.arange(batch_size, dtype=jnp.float32)[:, None, None, None],
+                        (batch_size, 2, 2, 5))
+  key = jax.random.PRNGKey(11)
+  mixed = np.asarray(mixers.mixup(key, hs, k=k))
+  # One weight vector per example: the mix is constant over every non-batch axis.
+  np.testing.assert_allclose(mixed, mixed[:, :1, :1, :1] * np.ones_like(mixed), atol=1e-5)
+  assert mixed.min() >= 0.0 and mixed.max() <= batch_size - 1
+  # Same key path as mixup: split into (permutation key, weight key).
+  perm_key, weight_key = jax.random.split(key)
+  sources = np.asarray(mixers.partners(perm_key, hs, k))[:, :, 0, 0, 0]  # (k, B) = indices
+  weights = np.asarray(mixers.mixup_weights(weight_key, k, batch_size, 4))[:, :, 0, 0, 0]
+  np.testing.assert_allclose(mixed[:, 0, 0, 0], (weights * sources).sum(axis=0), atol=1e-4)
+  # Each mix lies between its own sources (the convex hull of the k codes).
+  assert np.all(mixed[:, 0, 0, 0] >= sources.min(axis=0) - 1e-4)
+  assert np.all(mixed[:, 0, 0, 0] <= sources.max(axis=0) + 1e-4)
+
+
+def test_combine_is_weighted_sum():
+  sources = jnp.array([[[1.0, 2.0]], [[10.0, 20.0]], [[100.0, 200.0]]])  # (k=3, B=1, D=2)
+  weights = jnp.array([0.5, 0.25, 0.25]).reshape(3, 1, 1)
+  chex.assert_trees_all_close(mixers.combine(sources, weights), jnp.array([[28.0, 56.0]]))
+
+
+# ----------------------------------------------------------------------------- bernoulli
+
+
+@pytest.mark.parametrize('k', [2, 3, 8])
+def test_bernoulli_masks_one_hot_and_whole_feature_maps(k):
+  masks = np.asarray(mixers.bernoulli_masks(jax.random.PRNGKey(5), k, (64, 4, 4, 16)))
+  assert set(np.unique(masks)) <= {0.0, 1.0}
+  np.testing.assert_array_equal(masks.sum(axis=0), 1.0)  # exactly one source per map
+  # Middle axes are singletons, so one choice covers the whole spatial map of a channel.
+  assert masks.shape[2:4] == (1, 1)
+
+
+@pytest.mark.parametrize('k', [2, 3, 8])
+def test_bernoulli_source_rates(k):
+  channels = 64
+  masks = np.asarray(mixers.bernoulli_masks(jax.random.PRNGKey(k), k, (MANY, channels)))
+  share = masks.mean(axis=2)  # (k, N): per example, fraction of channels from each source
+  np.testing.assert_allclose(share.mean(axis=1), 1.0 / k, atol=0.01)
+  if k == 2:
+    # Eq. 5: one p ~ U(0,1) per example, then m ~ Bernoulli(p) per channel. The per-example
+    # keep fraction then has variance Var(p) + E[p(1-p)]/C = 1/12 + 1/(6C); a p per element
+    # (1/(4C)) or per batch (~0 over examples within one draw... but 1/12 across draws) differs.
+    np.testing.assert_allclose(share[0].var(), 1.0 / 12 + 1.0 / (6 * channels), rtol=0.06)
+
+
+def test_bernoulli_p_is_per_example_not_per_batch():
+  # A single p for the whole batch would give every example the same expected keep-rate; with
+  # a p per example the keep fractions of examples within one batch spread like U(0,1).
+  masks = np.asarray(mixers.bernoulli_masks(jax.random.PRNGKey(9), 2, (512, 256)))
+  keep = masks[0].mean(axis=1)
+  assert keep.std() > 0.25  # U(0,1) has std 0.289; per-batch p would give ~0.03
+
+
+@pytest.mark.parametrize('rank,k', list(itertools.product([2, 4], [2, 3, 8])))
+def test_bernoulli_channels_come_whole_from_one_source(rank, k):
+  shape = (16,) + SHAPES[rank][1:]
+  # Distinct values everywhere, so a channel equal to a source's channel identifies it.
+  hs = jnp.arange(np.prod(shape), dtype=jnp.float32).reshape(shape)
+  key = jax.random.PRNGKey(21)
+  mixed = np.asarray(mixers.bernoulli(key, hs, k=k))
+  perm_key, mask_key = jax.random.split(key)
+  sources = np.asarray(mixers.partners(perm_key, hs, k))
+  masks = np.asarray(mixers.bernoulli_masks(mask_key, k, shape))
+  middle = tuple(range(2, rank))  # spatial axes of (k, B, ..., C)
+  matches = (sources == mixed[None]).all(axis=middle)  # (k, B, C)
+  assert matches.any(axis=0).all(), 'some channel is not any single source channel'
+  chosen = masks.reshape(k, shape[0], shape[-1]) == 1.0
+  assert matches[chosen].all(), 'a channel does not come from the source its mask chose'
+
+
+# ----------------------------------------------------------------------------- interpolation
+
+
+@pytest.mark.parametrize('name,rank', list(itertools.product(['mixup', 'bernoulli'], [2, 4])))
+def test_interpolation_endpoints_exact(name, rank):
+  h1, h2 = _codes(SHAPES[rank], seed=1), _codes(SHAPES[rank], seed=2)
+  path = mixers.interpolation_path(name, h1, h2, 10, jax.random.PRNGKey(0))
+  chex.assert_shape(path, (10,) + SHAPES[rank])
+  np.testing.assert_array_equal(path[0], h1)
+  np.testing.assert_array_equal(path[-1], h2)
+  jitted = jax.jit(mixers.interpolation_path, static_argnames=('name', 'num_steps'))(
+      name, h1, h2, 10, jax.random.PRNGKey(0))
+  chex.assert_trees_all_close(path, jitted, atol=1e-6)
+
+
+def test_interpolation_mixup_is_linear():
+  h1, h2 = _codes((4, 3, 3, 5), seed=1), _codes((4, 3, 3, 5), seed=2)
+  path = mixers.interpolation_path('mixup', h1, h2, 5, jax.random.PRNGKey(0))
+  chex.assert_trees_all_close(path[2], (h1 + h2) / 2, atol=1e-6)
+  chex.assert_trees_all_close(path[1], 0.75 * h1 + 0.25 * h2, atol=1e-6)
+
+
+@pytest.mark.parametrize('channels,num_steps', [(9, 10), (16, 10), (7, 4), (5, 2)])
+def test_interpolation_bernoulli_channel_counts(channels, num_steps):
+  h1 = jnp.zeros((3, 2, 2, channels))
+  h2 = jnp.ones((3, 2, 2, channels))
+  path = np.asarray(mixers.interpolation_path('bernoulli', h1, h2, num_steps,
+                                              jax.random.PRNGKey(4)))
+  assert set(np.unique(path)) <= {0.0, 1.0}
+  # The channel set is shared by all examples and all positions at every step.
+  np.testing.assert_array_equal(path, np.broadcast_to(path[:, :1, :1, :1], path.shape))
+  from_h2 = path[:, 0, 0, 0, :].astype(bool)  # (S, C)
+  p = np.arange(num_steps) / (num_steps - 1)
+  expected = np.floor(p * channels + 1e-9).astype(int)  # exact floor(p_i * C)
+  np.testing.assert_array_equal(from_h2.sum(axis=1), expected)
+  # A fixed order: channels switched to h2 stay switched at every later step.
+  assert np.all(from_h2[1:] >= from_h2[:-1])
+
+
+def test_interpolation_bernoulli_order_depends_on_key():
+  h1, h2 = jnp.zeros((1, 32)), jnp.ones((1, 32))
+  a = mixers.interpolation_path('bernoulli', h1, h2, 3, jax.random.PRNGKey(0))
+  b = mixers.interpolation_path('bernoulli', h1, h2, 3, jax.random.PRNGKey(1))
+  assert not np.array_equal(a[1], b[1])
+
+
+# ----------------------------------------------------------------------------- config errors
+
+
+def test_registry_and_unknown_mixer():
+  assert mixers.get_mixer('mixup') is mixers.mixup
+  assert mixers.get_mixer('bernoulli') is mixers.bernoulli
+  assert sorted(mixers.MIXERS) == ['bernoulli', 'mixup']
+  expected = "config.mixer='foo' is not a mixer; choose one of: bernoulli, mixup"
+  with pytest.raises(ValueError) as err:
+    mixers.get_mixer('foo')
+  assert str(err.value) == expected
+  with pytest.raises(ValueError) as err:
+    mixers.interpolation_path('foo', jnp.zeros((2, 3)), jnp.ones((2, 3)), 4,
+                              jax.random.PRNGKey(0))
+  assert str(err.value) == expected
+
+
+@pytest.mark.parametrize('bad_k', [1, 0, -3, 2.0, '2', True, None])
+def test_validate_k_rejects(bad_k):
+  with pytest.raises(ValueError) as err:
+    mixers.validate_k(bad_k)
+  message = str(err.value)
+  assert message.startswith(f'config.k={bad_k!r} ')
+  assert 'integer >= 2' in message and '\n' not in message
+
+
+def test_validate_k_message_and_mixers_use_it():
+  with pytest.raises(ValueError, match=r'^config\.k=1 must be an integer >= 2 \(number of '
+                     r'examples mixed\)$'):
+    mixers.validate_k(1)
+  for k in (2, 3, 8, np.int64(4)):
+    mixers.validate_k(k)
+  for mix in mixers.MIXERS.values():
+    with pytest.raises(ValueError, match='config.k=1'):
+      mix(jax.random.PRNGKey(0), jnp.zeros((4, 3)), k=1)
+
+
+def test_rank_one_codes_rejected():
+  with pytest.raises(ValueError, match='rank >= 2'):
+    mixers.mixup(jax.random.PRNGKey(0), jnp.zeros((4,)))

@@ -1,0 +1,145 @@
+"""End to end: a run writes what it should, resumes bit-for-bit, and matches across devices."""
+
+import hashlib
+import os
+import subprocess
+import sys
+
+import jax
+import numpy as np
+import pytest
+
+from mixres import train
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def final_params(config, workdir):
+  state, _ = train.Experiment(config, workdir).restore_or_init()
+  return jax.device_get(state.params), int(state.step)
+
+
+def tree_files(directory):
+  """path -> sha256 of every file below directory."""
+  out = {}
+  for root, _, files in os.walk(directory):
+    for name in files:
+      path = os.path.join(root, name)
+      with open(path, 'rb') as f:
+        out[os.path.relpath(path, directory)] = hashlib.sha256(f.read()).hexdigest()
+  return out
+
+
+def test_run_writes_metrics_figures_and_checkpoints(tiny_config, tmp_path):
+  summary = train.train_and_evaluate(tiny_config, str(tmp_path))
+  assert 0.0 <= summary['probe/val_accuracy'] <= 1.0
+  assert summary['best/probe/val_accuracy'] == summary['probe/val_accuracy']
+  assert np.isfinite(summary['gen/loss']) and np.isfinite(summary['disc/loss'])
+  assert sorted(os.listdir(tmp_path / 'checkpoints')) == ['3', '6']
+  lines = (tmp_path / 'metrics.jsonl').read_text().splitlines()
+  assert len(lines) == 4  # Train scalars at steps 2, 4, 6 and the evaluation at 6.
+  assert os.listdir(tmp_path / 'figures') == ['interpolation_mixup_00000006.png']
+  assert any(f.startswith('events') for f in os.listdir(tmp_path / 'tensorboard'))
+
+
+def test_resumed_run_equals_uninterrupted_run(tiny_config, tmp_path):
+  """Stop after 3 steps, resume to 6: params bit-identical to a straight 6-step run."""
+  straight = tiny_config
+  train.train_and_evaluate(straight, str(tmp_path / 'straight'))
+  interrupted = straight.copy_and_resolve_references()
+  interrupted.num_train_steps = 3
+  train.train_and_evaluate(interrupted, str(tmp_path / 'resumed'))
+  train.train_and_evaluate(straight, str(tmp_path / 'resumed'))  # Resumes at step 3.
+  a, step_a = final_params(straight, str(tmp_path / 'straight'))
+  b, step_b = final_params(straight, str(tmp_path / 'resumed'))
+  assert step_a == step_b == 6
+  for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)):
+    np.testing.assert_array_equal(x, y)
+
+
+def test_two_devices_equal_one_device(tiny_config, tmp_path):
+  """Same losses and same model function on a mesh of 2 devices as on 1.
+
+  Parameters are compared through what the model computes: conv biases that feed an
+  InstanceNorm get a gradient that is zero up to float noise, which Adam normalises into +-lr
+  steps, so those inert parameters may differ between device layouts without any effect.
+  """
+  assert jax.device_count() >= 2, 'conftest.py asks XLA for two CPU devices'
+  results = {}
+  for n in (1, 2):
+    config = tiny_config.copy_and_resolve_references()
+    config.num_devices = n
+    config.num_train_steps = 4
+    summary = train.train_and_evaluate(config, str(tmp_path / str(n)))
+    experiment = train.Experiment(config, str(tmp_path / str(n)))
+    state, _ = experiment.restore_or_init()
+    images = np.stack([experiment.valid_source[i]['image'] for i in range(16)])
+    images = images.astype(np.float32) / 127.5 - 1
+    codes = experiment.objective.encode(state.params, images)
+    results[n] = (summary, np.asarray(codes),
+                  np.asarray(experiment.objective.decode(state.params, codes)))
+  for name in ('gen/loss', 'gen/recon', 'disc/loss', 'probe/train_loss', 'probe/val_accuracy'):
+    np.testing.assert_allclose(results[1][0][name], results[2][0][name], rtol=1e-4, err_msg=name)
+  np.testing.assert_allclose(results[1][1], results[2][1], rtol=1e-3, atol=1e-4)
+  np.testing.assert_allclose(results[1][2], results[2][2], rtol=1e-3, atol=1e-4)
+
+
+def test_checkpoint_of_another_config_is_refused_and_kept(tiny_config, tmp_path):
+  tiny_config.num_train_steps = 3
+  train.train_and_evaluate(tiny_config, str(tmp_path))
+  before = tree_files(tmp_path)
+  other = tiny_config.copy_and_resolve_references()
+  other.lam = 2.0
+  other.num_train_steps = 6
+  with pytest.raises(ValueError, match=r'different config \(lam: 10.0 -> 2.0\)'):
+    train.train_and_evaluate(other, str(tmp_path))
+  assert tree_files(tmp_path) == before
+
+
+@pytest.mark.parametrize('field,value,message', [
+    ('objective', 'acai2', "config.objective='acai2' is not an objective"),
+    ('mixer', 'cutmix', "config.mixer='cutmix' is not a mixer"),
+    ('k', 1, 'config.k=1 must be an integer >= 2'),
+    ('lam', -1.0, 'config.lam=-1.0 must be >= 0'),
+    ('data.image_size', 24, 'config.model.width=24 cannot be reached'),
+    ('batch_size', 7, 'config.batch_size=7 must be divisible by the 2 devices'),
+])
+def test_bad_input_stops_before_any_work(tiny_config, tmp_path, field, value, message):
+  tiny_config.num_devices = 2
+  section, _, name = field.rpartition('.')
+  (tiny_config[section] if section else tiny_config)[name] = value
+  workdir = tmp_path / 'run'
+  with pytest.raises(ValueError, match=message):
+    train.train_and_evaluate(tiny_config, str(workdir))
+  assert not workdir.exists()
+
+
+def _main(args, env_code=''):
+  code = ('import runpy, sys\n' + env_code +
+          'sys.argv = ["mixres.main"] + sys.argv[1:]\n'
+          'runpy.run_module("mixres.main", run_name="__main__")\n')
+  return subprocess.run([sys.executable, '-c', code, *args], cwd=REPO, capture_output=True,
+                        text=True, timeout=600)
+
+
+def test_main_runs_amr_svhn_config_under_mock_tfds(tmp_path):
+  """The issue's entry point: python -m mixres.main --config=configs/amr_svhn.py --workdir=DIR."""
+  # Keep a reference: a dropped context manager is closed by the garbage collector.
+  mock = ('import tensorflow_datasets as tfds\n'
+          'mock = tfds.testing.mock_data(num_examples=80)\n'
+          'mock.__enter__()\n')
+  result = _main(['--config=configs/amr_svhn.py', f'--workdir={tmp_path}',
+                  '--config.num_train_steps=2', '--config.log_every=1',
+                  '--config.batch_size=8', '--config.eval.figure_pairs=2'], mock)
+  assert result.returncode == 0, result.stderr[-3000:]
+  assert 'step 2/2' in result.stdout and "'probe/val_accuracy'" in result.stdout
+  assert os.listdir(tmp_path / 'checkpoints') == ['2']
+
+
+def test_main_bad_input_is_one_line(tmp_path):
+  result = _main(['--config=configs/quickstart.py', f'--workdir={tmp_path / "run"}',
+                  '--config.mixer=cutmix'])
+  assert result.returncode == 2
+  assert result.stderr.strip().splitlines()[-1] == (
+      "error: config.mixer='cutmix' is not a mixer; choose one of: bernoulli, mixup")
+  assert not (tmp_path / 'run').exists()
