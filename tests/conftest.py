@@ -28,6 +28,7 @@ def tiny_config():
   config.eval_every = 6
   config.checkpoint_every = 3
   config.batch_size = 8
+  config.gen_every = 2  # Both step variants, and a resume (at step 3) in mid-schedule.
   config.eval.batch_size = 64
   config.eval.max_examples = 128
   config.eval.figure_pairs = 2
