@@ -1,7 +1,8 @@
 """Orbax checkpoints of (TrainState, meta): save every N steps, resume from the latest.
 
 `meta` is JSON: the run's config (to refuse resuming a different experiment), the best metrics
-so far and the step. The data position needs nothing more: batch i is `batches[i]`.
+so far, the step, and the data iterator's state: the index of the next batch and the size of the
+training set it indexes (batch i is `batches[i]`, mixres/data/pipeline.py).
 """
 
 import json
@@ -13,8 +14,8 @@ import ml_collections
 import orbax.checkpoint as ocp
 
 # Fields that may change between a run and its resumption: how long and how often, not what.
-RESUMABLE_FIELDS = ('num_train_steps', 'log_every', 'eval_every', 'checkpoint_every',
-                    'keep_checkpoints')
+RESUMABLE_FIELDS = ('num_train_steps', 'num_epochs', 'log_every', 'eval_every',
+                    'checkpoint_every', 'keep_checkpoints')
 
 
 def _flatten(tree: dict[str, Any], prefix: str = '') -> dict[str, Any]:
@@ -55,12 +56,21 @@ class Checkpointer:
       return None
     return self.manager.latest_step()
 
-  def check_compatible(self, config: ml_collections.ConfigDict) -> None:
-    """Raises ValueError, before any work, if the latest checkpoint is another experiment's."""
+  def check_compatible(self, config: ml_collections.ConfigDict, train_examples: int) -> None:
+    """Raises ValueError, before any work, if the latest checkpoint is another experiment's.
+
+    Also if the training set changed size (e.g. other local files): the saved data position
+    would index different batches.
+    """
     step = self.latest_step()
     if step is None:
       return
     saved = self.manager.restore(step, args=ocp.args.Composite(meta=ocp.args.JsonRestore()))
+    saved_examples = saved.meta.get('data', {}).get('train_examples', train_examples)
+    if saved_examples != train_examples:
+      raise ValueError(
+          f'workdir holds a checkpoint (step {step}) trained on {saved_examples} examples; '
+          f'config.data now gives {train_examples}; use another --workdir or the same data')
     differences = config_differences(saved.meta['config'], config)
     if differences:
       old, new = _flatten(saved.meta['config']), _flatten(json.loads(config.to_json()))
@@ -94,7 +104,3 @@ class Checkpointer:
     if self._manager is not None:
       self._manager.close()
 
-
-def abstract_like(state: Any) -> Any:
-  """ShapeDtypeStructs (with shardings) of a state, for StandardRestore."""
-  return jax.tree.map(ocp.utils.to_shape_dtype_struct, state)

@@ -6,6 +6,7 @@ It knows nothing about any objective: an objective supplies `init`, `train_step`
 
 import functools
 import json
+import math
 import os
 import time
 from typing import Any
@@ -31,6 +32,15 @@ def validate(config: ml_collections.ConfigDict) -> None:
       raise ValueError(f'config.{field}={config[field]} must be an integer >= 1')
   if int(config.num_train_steps) < 0:
     raise ValueError(f'config.num_train_steps={config.num_train_steps} must be >= 0')
+  if float(config.num_epochs) < 0:
+    raise ValueError(f'config.num_epochs={config.num_epochs} must be >= 0')
+
+
+def train_length(config: ml_collections.ConfigDict, train_examples: int) -> int:
+  """Steps to train: num_train_steps if set, else num_epochs over this training set."""
+  if config.num_train_steps:
+    return int(config.num_train_steps)
+  return math.ceil(float(config.num_epochs) * train_examples / config.batch_size)
 
 
 class Experiment:
@@ -40,14 +50,17 @@ class Experiment:
     validate(config)
     self.config, self.workdir = config, workdir
     self.train_source, self.valid_source = sources.build(config)
-    self.image_shape = tuple(self.train_source[0]['image'].shape)
+    self.image_shape = sources.image_shape(self.train_source)
+    if config.data.augment.num_views:
+      pipeline.check_augment(config.data.augment)
     self.objective = objectives.get_objective(config, self.image_shape)
     self.mesh = parallel.make_mesh(config.num_devices)
     parallel.check_batch_size(config.batch_size, self.mesh)
     self.evaluators = evaluation.build(config, self.objective, self.mesh, self.valid_source)
     self.checkpointer = checkpoint.Checkpointer(os.path.join(workdir, 'checkpoints'),
                                                 config.keep_checkpoints)
-    self.checkpointer.check_compatible(config)
+    self.checkpointer.check_compatible(config, len(self.train_source))
+    self.num_train_steps = train_length(config, len(self.train_source))
     self._steps = {}
 
   def init_state(self):
@@ -94,14 +107,18 @@ def _mean_metrics(history: list[dict[str, Any]]) -> dict[str, float]:
 
 
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[str, float]:
-  """Trains (or resumes) to config.num_train_steps; returns the last logged and eval scalars."""
+  """Trains (or resumes) to the config's length; returns the last logged and eval scalars."""
   experiment = Experiment(config, workdir)  # Raises on bad input before anything is written.
+  num_steps = experiment.num_train_steps
   ckpt = experiment.checkpointer
   state, meta = experiment.restore_or_init()
   step = int(state.step)
   best = dict(meta.get('best', {}))
-  logging.info('%s at step %d on %d devices (%d processes); image shape %s', config.objective,
-               step, experiment.mesh.size, jax.process_count(), experiment.image_shape)
+  # The data iterator's position: the index of the next batch (mixres/data/pipeline.py).
+  position = int(meta.get('data', {}).get('position', step))
+  logging.info('%s at step %d on %d devices (%d processes)', config.objective, step,
+               experiment.mesh.size, jax.process_count())
+  logging.info('%s', sources.describe(config, experiment.train_source, experiment.valid_source))
 
   writer = metric_writers.MetricWriter(workdir)
   if jax.process_index() == 0:
@@ -109,13 +126,16 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
       f.write(config.to_json_best_effort(indent=2))
 
   batches = pipeline.train_batches(experiment.train_source, config.batch_size,
-                                   config.data.shuffle_seed)
-  batch_iter = parallel.prefetch_to_mesh(pipeline.iterate(batches, start=step), experiment.mesh)
-  progress = metric_writers.ProgressReporter(config.num_train_steps, config.batch_size, step)
+                                   config.data.shuffle_seed, config.data.augment)
+  batch_iter = parallel.prefetch_to_mesh(pipeline.iterate(batches, start=position),
+                                         experiment.mesh)
+  progress = metric_writers.ProgressReporter(num_steps, config.batch_size, step)
   history, summary = [], {}
 
   def save(force: bool = False):
-    meta = {'config': json.loads(config.to_json()), 'best': best, 'step': step}
+    meta = {'config': json.loads(config.to_json()), 'best': best, 'step': step,
+            'data': {'position': position,
+                     'train_examples': len(experiment.train_source)}}
     ckpt.save(step, state, meta, force=force)
 
   def evaluate():
@@ -130,11 +150,12 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
     logging.info('eval at step %d: %s', step, scalars)
 
   start = time.perf_counter()
-  while step < config.num_train_steps:
+  while step < num_steps:
     state, metrics = experiment.train_step(step)(state, next(batch_iter))
     history.append(metrics)
     step += 1
-    if step % config.log_every == 0 or step == config.num_train_steps:
+    position += 1
+    if step % config.log_every == 0 or step == num_steps:
       scalars = _mean_metrics(history)
       history = []
       bad = [k for k, v in scalars.items() if not np.isfinite(v)]
@@ -144,9 +165,9 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
       writer.write_scalars(step, scalars)
       progress.report(step, scalars)
       summary.update(scalars)
-    if step % config.eval_every == 0 or step == config.num_train_steps:
+    if step % config.eval_every == 0 or step == num_steps:
       evaluate()
-    if step % config.checkpoint_every == 0 or step == config.num_train_steps:
+    if step % config.checkpoint_every == 0 or step == num_steps:
       save()
     if ckpt.reached_preemption(step):
       save(force=True)

@@ -1,12 +1,20 @@
-"""Sources and the grain pipeline: shapes, splits, shards, resume order, TFDS under mock data."""
+"""Sources and the grain pipeline: every dataset, splits, subsets, shards, resume order, files."""
+
+import gzip
+import os
 
 import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 
 from configs import base
+from mixres.data import files
 from mixres.data import pipeline
 from mixres.data import sources
+from mixres.data import transforms
+
+MNIST_DIR = os.path.join(os.path.dirname(__file__), '..', '..', 'shared', 'data', 'mnist')
+MNIST_IMAGES = os.path.join(MNIST_DIR, 'mnist-t10k-images-idx3-ubyte.gz')
 
 
 def counting_source(n):
@@ -15,13 +23,65 @@ def counting_source(n):
   return sources.ArraySource(images, np.arange(n))
 
 
-def test_digits_are_embedded_32x32():
-  digits = sources.digits(32)
-  assert len(digits) == 1797
-  example = digits[0]
-  assert example['image'].shape == (32, 32, 1) and example['image'].dtype == np.uint8
-  assert example['image'].max() > 200 and example['image'].min() == 0
-  assert set(digits.labels.tolist()) == set(range(10))
+def data_config(name, **fields):
+  config = base.get_config()
+  config.data.name = name
+  for key, value in fields.items():
+    config.data[key] = value
+  return config
+
+
+# Every dataset name, with the fields its shape and classes need. TFDS ones run under mock data.
+DATASETS = {
+    'digits': {}, 'lines': {}, 'dsprites_rendered': dict(image_size=64, num_classes=3),
+    'spiral': dict(num_classes=0), 'moons': dict(num_classes=2), 'circles': dict(num_classes=2),
+    'blobs': dict(num_classes=8), 'swiss_roll': dict(num_classes=0),
+    's_curve': dict(num_classes=0), 'mnist': {}, 'kmnist': {}, 'fashion_mnist': {},
+    'emnist/letters': dict(num_classes=37), 'svhn_cropped': {}, 'cifar10': {},
+    'celeb_a': dict(num_classes=8, image_size=64, fit='crop_resize'),
+    'dsprites': dict(num_classes=3, image_size=64),
+}
+
+
+def test_the_test_table_covers_every_dataset():
+  assert sorted(DATASETS) == sources.DATASETS
+
+
+@pytest.mark.parametrize('name', sorted(DATASETS))
+def test_every_source_yields_model_ready_batches(name):
+  config = data_config(name, **DATASETS[name])
+  with tfds.testing.mock_data(num_examples=40):
+    train, valid = sources.build(config)
+    batch = pipeline.train_batches(train, 8, seed=0, process_index=0, process_count=1)[0]
+  size = config.data.image_size
+  expected = (8, 2) if name in ('spiral', 'moons', 'circles', 'blobs', 'swiss_roll',
+                                's_curve') else (8, size, size, 3 if name in (
+                                    'svhn_cropped', 'cifar10', 'celeb_a') else 1)
+  assert batch['image'].shape == expected and batch['image'].dtype == np.float32
+  assert -1.0 <= batch['image'].min() and batch['image'].max() <= 1.0
+  assert batch['label'].dtype == np.int32 and batch['label'].shape == (8,)
+  assert len(valid) > 0 and len(train) > len(valid)
+  if config.data.num_classes:
+    assert batch['label'].min() >= 0 and batch['label'].max() < config.data.num_classes
+
+
+def test_tfds_converters_transpose_emnist_binarise_dsprites_and_code_celeb_a_attributes():
+  with tfds.testing.mock_data(num_examples=10):
+    raw = tfds.data_source('emnist/letters', split='train', download=False)[3]
+    ours = sources._load(data_config('emnist/letters').data)[3]
+    np.testing.assert_array_equal(ours['image'][..., 0], np.asarray(raw['image'])[..., 0].T)
+
+    sprite = sources._load(data_config('dsprites').data)[0]
+    assert set(np.unique(sprite['image'])) <= {0, 255}
+    assert sprite['label'] == sprite['factors'][0] and sprite['factors'].shape == (5,)
+
+    data = data_config('celeb_a', attributes=('Male', 'Smiling')).data
+    raw = tfds.data_source('celeb_a', split='train', download=False)
+    ours = sources._load(data)
+    for i in range(10):
+      bits = [bool(raw[i]['attributes']['Male']), bool(raw[i]['attributes']['Smiling'])]
+      np.testing.assert_array_equal(ours[i]['attributes'], np.float32(bits))
+      assert ours[i]['label'] == bits[0] + 2 * bits[1]
 
 
 def test_split_is_seeded_disjoint_and_complete():
@@ -34,6 +94,76 @@ def test_split_is_seeded_disjoint_and_complete():
   assert not np.array_equal(train, other)
   with pytest.raises(ValueError, match='config.data.valid_fraction=1.5'):
     sources.split_indices(100, 1.5, 0)
+
+
+def test_subsets_are_deterministic_nested_prefixes_of_one_shuffle():
+  config = data_config('lines', num_examples=2_000)
+  full_train, valid = sources.build(config)
+  labels = {}
+  for size in (100, 500):
+    config.data.train_subset = size
+    train, subset_valid = sources.build(config)
+    again, _ = sources.build(config)
+    assert len(train) == size and len(subset_valid) == len(valid)  # Validation is untouched.
+    angles = [train[i]['angle'] for i in range(size)]
+    assert angles == [again[i]['angle'] for i in range(size)]
+    labels[size] = angles
+  assert labels[500][:100] == labels[100]  # "The first N of a seed-0 shuffle".
+  assert set(labels[500]) <= {full_train[i]['angle'] for i in range(len(full_train))}
+  config.data.subset_seed = 1
+  assert [sources.build(config)[0][i]['angle'] for i in range(500)] != labels[500]
+
+
+def test_fit_resizes_pads_and_crops():
+  image = np.zeros((28, 28, 1), np.uint8)
+  image[10:18, 10:18] = 255
+  padded = transforms.fit(image, 32, 'pad')
+  assert padded.shape == (32, 32, 1)
+  np.testing.assert_array_equal(padded[2:30, 2:30], image)  # Centred, pixels exact.
+  assert transforms.fit(image, 32, 'resize').shape == (32, 32, 1)
+  face = np.zeros((218, 178, 3), np.uint8)
+  face[20:198] = 200  # The central 178x178 square.
+  assert transforms.fit(face, 64, 'crop_resize').min() == 200
+  np.testing.assert_array_equal(transforms.fit(image, 28, 'resize'), image)
+
+
+def test_random_affine_is_identity_at_zero_range_and_moves_ink_otherwise():
+  rng = np.random.default_rng(0)
+  image = rng.integers(0, 256, (28, 28, 1)).astype(np.uint8)
+  np.testing.assert_array_equal(
+      transforms.random_affine(image, rng, 0.0, 0.0, (1.0, 1.0)), image)
+  dot = np.zeros((28, 28, 1), np.uint8)
+  dot[14, 14] = 255
+  shifts = []
+  for seed in range(20):
+    out = transforms.random_affine(dot, np.random.default_rng(seed), 10.0, 5.0, (0.9, 1.1))
+    rows, cols = np.nonzero(out[..., 0])
+    weights = out[rows, cols, 0].astype(float)
+    shifts.append(np.average(cols, weights=weights) - 14)
+  assert max(np.abs(shifts)) <= 5.6 and np.std(shifts) > 1.0  # U[-5, 5] px translations.
+
+
+def test_views_are_seeded_per_example_and_independent_of_process_count():
+  images = np.random.default_rng(0).integers(0, 256, (24, 8, 8, 1)).astype(np.uint8)
+  source = sources.ArraySource(images, np.arange(24))
+  augment = base.get_config().data.augment
+  augment.num_views = 2
+  single = pipeline.train_batches(source, 8, 0, augment, process_index=0, process_count=1)
+  shards = [pipeline.train_batches(source, 8, 0, augment, process_index=p, process_count=2)
+            for p in range(2)]
+  batch = single[1]
+  assert batch['views'].shape == (8, 2, 8, 8, 1) and batch['views'].dtype == np.float32
+  assert not np.array_equal(batch['views'][:, 0], batch['views'][:, 1])
+  by_label = {int(l): v for l, v in zip(batch['label'], batch['views'])}
+  for shard in shards:
+    part = shard[1]
+    for label, views in zip(part['label'], part['views']):
+      np.testing.assert_array_equal(views, by_label[int(label)])
+  resumed = pipeline.iterate(single, start=1)
+  np.testing.assert_array_equal(next(resumed)['views'], batch['views'])
+  augment.scale = (1.2, 1.0)
+  with pytest.raises(ValueError, match=r'config.data.augment.scale=\(1.2, 1.0\)'):
+    pipeline.train_batches(source, 8, 0, augment, process_index=0, process_count=1)
 
 
 def test_scaling_to_minus_one_one():
@@ -49,6 +179,10 @@ def test_process_shards_are_disjoint_and_cover_each_epoch():
   second = [label for shard in shards for step in range(3, 6) for label in shard[step]['label']]
   assert sorted(second) == list(range(12))
   assert epoch != second  # Reshuffled every epoch.
+  single = pipeline.train_batches(source, 4, seed=0, process_index=0, process_count=1)
+  for step in range(6):  # Together the processes hold exactly the single-process batch.
+    together = np.concatenate([shard[step]['label'] for shard in shards])
+    assert sorted(together) == sorted(single[step]['label'])
   assert shards[0][0]['image'].shape == (2, 4, 4, 1)
   with pytest.raises(ValueError, match='config.batch_size=5 must be divisible'):
     pipeline.train_batches(source, 5, seed=0, process_index=0, process_count=2)
@@ -81,6 +215,61 @@ def test_tfds_svhn_under_mock_data():
   assert example['label'].dtype == np.int32
 
 
-def test_unprepared_tfds_dataset_says_how_to_prepare(tmp_path):
-  with pytest.raises(FileNotFoundError, match=r"config.data.name='svhn_cropped'.*tfds build"):
-    sources.TfdsSource('svhn_cropped', 'train', str(tmp_path))
+def test_unprepared_tfds_dataset_says_how_to_prepare_or_use_local_files(tmp_path):
+  with pytest.raises(FileNotFoundError) as error:
+    sources.TfdsSource('mnist', 'train', str(tmp_path), sources._image_label)
+  message = str(error.value)
+  assert '\n' not in message
+  for part in ("config.data.name='mnist'", 'needs tensorflow', 'tfds build mnist',
+               '--config.data.data_dir=DIR', '--config.data.path=FILE'):
+    assert part in message
+
+
+def _write_idx(path, array):
+  codes = {np.dtype(np.uint8): 0x08}
+  header = bytes([0, 0, codes[array.dtype], array.ndim])
+  header += b''.join(int(n).to_bytes(4, 'big') for n in array.shape)
+  with gzip.open(path, 'wb') as f:
+    f.write(header + array.tobytes())
+
+
+def test_local_idx_and_npz_files(tmp_path):
+  rng = np.random.default_rng(0)
+  images = rng.integers(0, 256, (30, 28, 28)).astype(np.uint8)
+  labels = rng.integers(0, 10, 30).astype(np.uint8)
+  _write_idx(tmp_path / 'x-images-idx3-ubyte.gz', images)
+  _write_idx(tmp_path / 'x-labels-idx1-ubyte.gz', labels)
+  np.savez(tmp_path / 'x.npz', images=images[..., None], labels=labels)
+  for path in ('x-images-idx3-ubyte.gz', 'x.npz'):
+    loaded_images, loaded_labels = files.load(str(tmp_path / path))
+    np.testing.assert_array_equal(loaded_images[..., 0], images)
+    np.testing.assert_array_equal(loaded_labels, labels)
+  config = data_config('mnist', path=str(tmp_path / 'x.npz'), valid_fraction=0.2)
+  train, valid = sources.build(config)  # Fitted 28 -> 32 like TFDS MNIST.
+  assert (len(train), len(valid)) == (24, 6) and train[0]['image'].shape == (32, 32, 1)
+  np.savez(tmp_path / 'bad.npz', x=images)
+  with pytest.raises(ValueError, match=r"lacks arrays \['images', 'labels'\]"):
+    files.load(str(tmp_path / 'bad.npz'))
+  with pytest.raises(ValueError, match='not an IDX file'):
+    files.read_idx(str(tmp_path / 'x.npz'))
+
+
+@pytest.mark.skipif(not os.path.exists(MNIST_IMAGES), reason='needs ../shared/data/mnist')
+def test_real_mnist_test_split_from_idx_files():
+  config = data_config('mnist', path=MNIST_IMAGES, valid_fraction=0.2)
+  train, valid = sources.build(config)
+  assert (len(train), len(valid)) == (8_000, 2_000)
+  labels = np.asarray([valid[i]['label'] for i in range(len(valid))])
+  assert set(labels.tolist()) == set(range(10))
+  assert 150 < np.bincount(labels).min() and np.bincount(labels).max() < 260
+  image = train[0]['image']
+  assert image.shape == (32, 32, 1) and image.max() > 200 and image[0].max() == 0
+
+
+def test_digits_are_embedded_8x8_and_fitted_to_32():
+  digits = sources.digits()
+  assert len(digits) == 1797 and digits[0]['image'].shape == (8, 8, 1)
+  train, _ = sources.build(data_config('digits'))
+  example = train[0]
+  assert example['image'].shape == (32, 32, 1) and example['image'].dtype == np.uint8
+  assert example['image'].max() > 200 and example['image'].min() == 0

@@ -116,6 +116,26 @@ def test_checkpoint_of_another_config_is_refused_and_kept(tiny_config, tmp_path)
   assert tree_files(tmp_path) == before
 
 
+def test_checkpoint_holds_the_data_position_and_refuses_changed_data(tiny_config, tmp_path):
+  """The iterator position is saved; other files under the same config are not resumed."""
+  rng = np.random.default_rng(0)
+  data = tmp_path / 'data.npz'
+  np.savez(data, images=rng.integers(0, 256, (100, 28, 28)).astype(np.uint8),
+           labels=rng.integers(0, 10, 100))
+  tiny_config.data.name, tiny_config.data.path = 'mnist', str(data)
+  tiny_config.num_train_steps = 3
+  workdir = tmp_path / 'run'
+  train.train_and_evaluate(tiny_config, str(workdir))
+  _, meta = train.Experiment(tiny_config, str(workdir)).restore_or_init()
+  assert meta['data'] == {'position': 3, 'train_examples': 80}
+  before = tree_files(workdir)
+  np.savez(data, images=rng.integers(0, 256, (120, 28, 28)).astype(np.uint8),
+           labels=rng.integers(0, 10, 120))
+  with pytest.raises(ValueError, match='trained on 80 examples; config.data now gives 96'):
+    train.train_and_evaluate(tiny_config, str(workdir))
+  assert tree_files(workdir) == before
+
+
 @pytest.mark.parametrize('field,value,message', [
     ('objective', 'acai2', "config.objective='acai2' is not an objective"),
     ('mixer', 'cutmix', "config.mixer='cutmix' is not a mixer"),

@@ -1,36 +1,49 @@
-"""Random-access image sources: `len(source)` and `source[i] -> {'image': uint8 HWC, 'label'}`.
+"""Random-access example sources and the registry of datasets that `config.data.name` selects.
 
-Every source has an offline path: 'digits' is embedded in scikit-learn; TFDS sources are read
-with `tfds.data_source` (ArrayRecord files, no TensorFlow at run time) and are tested under
-`tfds.testing.mock_data`.
+A source has `len(source)` and `source[i] -> {'image': ..., 'label': int32, ...}`: 'image' is a
+uint8 (H, W, C) image (or a float32 point for the 2-D toys), 'label' the class the linear probe
+predicts, and some datasets add fields (dSprites 'factors', CelebA 'attributes', lines 'angle').
+
+Three kinds of dataset, each with an offline path for tests:
+- procedural (no download): digits (scikit-learn's bundled copy), the ACAI lines, a dSprites
+  renderer, 2-D toys (mixres/data/procedural.py);
+- TFDS, read with `tfds.data_source` (ArrayRecord files, no TensorFlow at run time), tested under
+  `tfds.testing.mock_data`; never downloaded at run time;
+- local files (`config.data.path`: IDX or .npz, mixres/data/files.py), which replace the TFDS
+  read of the named dataset for users who have the files but no TFDS.
 """
 
-from typing import Any, Protocol
+import math
+from typing import Any, Callable, Protocol
 
 import ml_collections
 import numpy as np
-from PIL import Image
 
-EMBEDDED = ('digits',)
+from mixres.data import files
+from mixres.data import procedural
+from mixres.data import transforms
+
+Example = dict[str, Any]
 
 
 class Source(Protocol):
   def __len__(self) -> int: ...
-  def __getitem__(self, index: int) -> dict[str, Any]: ...
+  def __getitem__(self, index: int) -> Example: ...
 
 
 class ArraySource:
-  """In-memory images (N, H, W, C) uint8 and integer labels (N,)."""
+  """In-memory images (N, H, W, C) uint8, integer labels (N,) and optional per-example fields."""
 
-  def __init__(self, images: np.ndarray, labels: np.ndarray):
+  def __init__(self, images: np.ndarray, labels: np.ndarray, **fields: np.ndarray):
     assert images.ndim == 4 and images.dtype == np.uint8, (images.shape, images.dtype)
-    self.images, self.labels = images, labels.astype(np.int32)
+    self.images, self.labels, self.fields = images, labels.astype(np.int32), fields
 
   def __len__(self) -> int:
     return len(self.images)
 
-  def __getitem__(self, index: int) -> dict[str, Any]:
-    return {'image': self.images[index], 'label': self.labels[index]}
+  def __getitem__(self, index: int) -> Example:
+    return {'image': self.images[index], 'label': self.labels[index],
+            **{k: v[index] for k, v in self.fields.items()}}
 
 
 class SubsetSource:
@@ -42,43 +55,172 @@ class SubsetSource:
   def __len__(self) -> int:
     return len(self.indices)
 
-  def __getitem__(self, index: int) -> dict[str, Any]:
+  def __getitem__(self, index: int) -> Example:
     return self.parent[int(self.indices[index])]
 
 
-class TfdsSource:
-  """A TFDS split through `tfds.data_source`; keeps only 'image' and 'label'."""
+class MappedSource:
+  """`parent` with `fn` applied to each example's image when it is read."""
 
-  def __init__(self, name: str, split: str, data_dir: str = ''):
-    import tensorflow_datasets as tfds  # Imported here: slow, and unneeded for embedded data.
+  def __init__(self, parent: Source, fn: Callable[[np.ndarray], np.ndarray]):
+    self.parent, self.fn = parent, fn
+
+  def __len__(self) -> int:
+    return len(self.parent)
+
+  def __getitem__(self, index: int) -> Example:
+    example = dict(self.parent[index])
+    example['image'] = self.fn(example['image'])
+    return example
+
+
+# -------------------------------------------------------------------------------------------------
+# TFDS datasets: each name's converter from a TFDS example to ours, and its class count.
+
+CELEB_A_ATTRIBUTES = (
+    '5_o_Clock_Shadow', 'Arched_Eyebrows', 'Attractive', 'Bags_Under_Eyes', 'Bald', 'Bangs',
+    'Big_Lips', 'Big_Nose', 'Black_Hair', 'Blond_Hair', 'Blurry', 'Brown_Hair', 'Bushy_Eyebrows',
+    'Chubby', 'Double_Chin', 'Eyeglasses', 'Goatee', 'Gray_Hair', 'Heavy_Makeup',
+    'High_Cheekbones', 'Male', 'Mouth_Slightly_Open', 'Mustache', 'Narrow_Eyes', 'No_Beard',
+    'Oval_Face', 'Pale_Skin', 'Pointy_Nose', 'Receding_Hairline', 'Rosy_Cheeks', 'Sideburns',
+    'Smiling', 'Straight_Hair', 'Wavy_Hair', 'Wearing_Earrings', 'Wearing_Hat',
+    'Wearing_Lipstick', 'Wearing_Necklace', 'Wearing_Necktie', 'Young')
+
+
+def _image_label(example: Example) -> Example:
+  return {'image': np.asarray(example['image']), 'label': np.int32(example['label'])}
+
+
+def _emnist(example: Example) -> Example:
+  # EMNIST's files (and so TFDS) store every image transposed (tensorflow/datasets#812).
+  return {'image': np.asarray(example['image']).transpose(1, 0, 2),
+          'label': np.int32(example['label'])}
+
+
+def _dsprites(example: Example) -> Example:
+  image = np.asarray(example['image'])
+  factors = [example[f'label_{name}'] for name in procedural.DSPRITES_FACTORS]
+  values = [example[f'value_{name}'] for name in procedural.DSPRITES_FACTORS]
+  # The dSprites files hold 0/1 pixels; any nonzero pixel is ink.
+  return {'image': np.where(image > 0, 255, 0).astype(np.uint8), 'label': np.int32(factors[0]),
+          'factors': np.asarray(factors, np.int32), 'factor_values': np.asarray(values, np.float32)}
+
+
+def _celeb_a(attributes: tuple[str, ...]) -> Callable[[Example], Example]:
+  def convert(example: Example) -> Example:
+    bits = np.asarray([bool(example['attributes'][a]) for a in attributes])
+    # The probe's class is the attribute combination: sum_i bit_i 2^i, 2^len(attributes) classes.
+    return {'image': np.asarray(example['image']),
+            'label': np.int32(np.sum(bits << np.arange(len(bits)))),
+            'attributes': bits.astype(np.float32)}
+  return convert
+
+
+def _checked_attributes(data: ml_collections.ConfigDict) -> tuple[str, ...]:
+  attributes = tuple(data.attributes)
+  unknown = [a for a in attributes if a not in CELEB_A_ATTRIBUTES]
+  if unknown or not attributes:
+    raise ValueError(f'config.data.attributes has unknown {unknown or "(none given)"}; choose '
+                     f'from: {", ".join(CELEB_A_ATTRIBUTES)}')
+  return attributes
+
+
+# name -> (converter factory from config.data, number of probe classes from config.data).
+TFDS_DATASETS: dict[str, tuple[Callable, Callable]] = {
+    'mnist': (lambda d: _image_label, lambda d: 10),
+    'kmnist': (lambda d: _image_label, lambda d: 10),
+    'fashion_mnist': (lambda d: _image_label, lambda d: 10),
+    'emnist/letters': (lambda d: _emnist, lambda d: 37),  # Labels 1..26; TFDS declares 37.
+    'svhn_cropped': (lambda d: _image_label, lambda d: 10),
+    'cifar10': (lambda d: _image_label, lambda d: 10),
+    'celeb_a': (lambda d: _celeb_a(_checked_attributes(d)),
+                lambda d: 2 ** len(_checked_attributes(d))),
+    'dsprites': (lambda d: _dsprites, lambda d: 3),  # The probe predicts the shape.
+}
+
+
+class TfdsSource:
+  """A TFDS split through `tfds.data_source`, converted example by example."""
+
+  def __init__(self, name: str, split: str, data_dir: str,
+               convert: Callable[[Example], Example]):
+    import tensorflow_datasets as tfds  # Imported here: slow, and unneeded for other data.
+    self.convert = convert
     try:
       self.source = tfds.data_source(name, split=split, data_dir=data_dir or None,
                                      download=False)
     except Exception as e:  # TFDS raises many types here; all mean "not usable as is".
+      local = (' or, with the IDX/.npz files at hand, --config.data.path=FILE'
+               if name in ('mnist', 'kmnist', 'fashion_mnist', 'emnist/letters') else '')
       raise FileNotFoundError(
           f'config.data.name={name!r}: TFDS split {split!r} is not prepared in ArrayRecord '
           f'format under {data_dir or "the TFDS default data_dir"} ({type(e).__name__}). '
-          f'Prepare it on a machine with internet (needs tensorflow): tfds build {name} '
-          f'--file_format=array_record [--data_dir=DIR], then pass --config.data.data_dir=DIR; '
-          f'or train offline on --config.data.name=digits.') from None
+          f'Prepare it once on a machine with internet (this needs tensorflow: pip install '
+          f'tensorflow; tfds build {name} --file_format=array_record --data_dir=DIR), then pass '
+          f'--config.data.data_dir=DIR{local}; or pass --config.data.path=FILE.npz (arrays '
+          f'"images", "labels")') from None
 
   def __len__(self) -> int:
     return len(self.source)
 
-  def __getitem__(self, index: int) -> dict[str, Any]:
-    example = self.source[index]
-    return {'image': np.asarray(example['image']), 'label': np.int32(example['label'])}
+  def __getitem__(self, index: int) -> Example:
+    return self.convert(self.source[index])
 
 
-def digits(image_size: int = 32) -> ArraySource:
-  """scikit-learn's bundled 8x8 digits (1,797 images), bilinearly resized, one channel."""
+# -------------------------------------------------------------------------------------------------
+# Procedural datasets: name -> (factory from config.data, number of probe classes).
+
+def digits() -> ArraySource:
+  """scikit-learn's bundled 8x8 digits (1,797 images), one channel; fitted to size by `build`."""
   from sklearn import datasets
   raw = datasets.load_digits()
   pixels = (raw.images * (255.0 / 16.0)).round().astype(np.uint8)  # Values are 0..16.
-  images = np.stack([
-      np.asarray(Image.fromarray(p).resize((image_size, image_size), Image.BILINEAR))
-      for p in pixels])[..., None]
-  return ArraySource(images, raw.target)
+  return ArraySource(pixels[..., None], raw.target)
+
+
+def _toy_classes(name: str) -> int:
+  return {'moons': 2, 'circles': 2, 'blobs': procedural.BLOB_CENTRES}.get(name, 0)
+
+
+PROCEDURAL: dict[str, tuple[Callable, Callable]] = {
+    'digits': (lambda d: digits(), lambda d: 10),
+    'lines': (lambda d: procedural.LinesSource(d.num_examples or 65_536, d.procedural_seed),
+              lambda d: 10),  # The 10-bin angle label.
+    'dsprites_rendered': (lambda d: procedural.DspritesSource(), lambda d: 3),
+    **{toy: (lambda d, toy=toy: procedural.ToySource(toy, d.num_examples or 10_000,
+                                                      d.procedural_seed),
+             lambda d, toy=toy: _toy_classes(toy))
+       for toy in procedural.TOYS},
+}
+
+DATASETS = sorted([*PROCEDURAL, *TFDS_DATASETS])
+
+
+def _load(data: ml_collections.ConfigDict) -> Source:
+  """The whole dataset `data.name`, as stored (before fitting, splitting and subsetting)."""
+  if data.name not in PROCEDURAL and data.name not in TFDS_DATASETS:
+    raise ValueError(f'config.data.name={data.name!r} is not a dataset; choose one of: '
+                     f'{", ".join(DATASETS)}')
+  if data.path:
+    if data.name in PROCEDURAL:
+      raise ValueError(f'config.data.path is set but config.data.name={data.name!r} is '
+                       'procedural; set the name of the dataset the files hold (e.g. mnist)')
+    return ArraySource(*files.load(data.path, data.labels_path))
+  if data.name in PROCEDURAL:
+    return PROCEDURAL[data.name][0](data)
+  return TfdsSource(data.name, data.train_split, data.data_dir, TFDS_DATASETS[data.name][0](data))
+
+
+def _check_num_classes(data: ml_collections.ConfigDict, source: Source) -> None:
+  if data.path:
+    expected = int(source.labels.max()) + 1
+    ok = data.num_classes >= expected or data.num_classes == 0
+  else:
+    expected = (PROCEDURAL.get(data.name) or TFDS_DATASETS[data.name])[1](data)
+    ok = data.num_classes in (0, expected)
+  if not ok:
+    raise ValueError(f'config.data.num_classes={data.num_classes} does not fit '
+                     f'{data.name!r}: use {expected} (or 0 for no probe)')
 
 
 def split_indices(n: int, valid_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -90,12 +232,37 @@ def split_indices(n: int, valid_fraction: float, seed: int) -> tuple[np.ndarray,
   return np.sort(order[num_valid:]), np.sort(order[:num_valid])
 
 
+def subset_indices(n: int, size: int, seed: int) -> np.ndarray:
+  """The first `size` of a seeded shuffle of range(n) (the AMR paper's Table 2 subsets)."""
+  if not 0 < size <= n:
+    raise ValueError(f'config.data.train_subset={size} must be in [1, {n}] (the training '
+                     'split\'s size), or 0 for all of it')
+  return np.random.default_rng(seed).permutation(n)[:size]
+
+
 def build(config: ml_collections.ConfigDict) -> tuple[Source, Source]:
-  """(train, valid) sources for config.data."""
+  """(train, valid) sources for config.data: fitted to image_size, split, optionally subset."""
   data = config.data
-  if data.name == 'digits':
-    full = digits(data.image_size)
-  else:
-    full = TfdsSource(data.name, data.train_split, data.data_dir)
+  full = _load(data)
+  _check_num_classes(data, full)
+  native = np.shape(full[0]['image'])
+  if len(native) == 3:  # Images (the 2-D toys are points and pass through).
+    transforms.check_fit(data.fit, native, data.image_size)
+    if native[:2] != (data.image_size,) * 2:
+      full = MappedSource(full, lambda image: transforms.fit(image, data.image_size, data.fit))
   train, valid = split_indices(len(full), data.valid_fraction, data.split_seed)
+  if data.train_subset:
+    train = train[subset_indices(len(train), data.train_subset, data.subset_seed)]
   return SubsetSource(full, train), SubsetSource(full, valid)
+
+
+def image_shape(source: Source) -> tuple[int, ...]:
+  return tuple(np.shape(source[0]['image']))
+
+
+def describe(config: ml_collections.ConfigDict, train: Source, valid: Source) -> str:
+  """One line for the log: what the run trains on."""
+  where = config.data.path or config.data.data_dir or 'default'
+  return (f'data {config.data.name} ({where}): {len(train)} train / {len(valid)} valid, '
+          f'{"x".join(map(str, image_shape(train)))}, '
+          f'{math.ceil(len(train) / config.batch_size)} steps per epoch')

@@ -1,0 +1,112 @@
+"""The AMR paper's Tables 1 to 4 as data: each row's method, each cell's lambda, each setting.
+
+Not a config itself: the setting files (configs/amr_*.py) build theirs with `setting_config`.
+They take an optional argument after the path, `ROW[,local]`:
+
+  python -m mixres.main --config=configs/amr_mnist.py:bern2 --workdir=DIR
+  python -m mixres.main --config=configs/amr_mnist.py:mixup3,local --workdir=DIR
+
+ROW is a table row (ROWS below; default mixup2) and sets objective, mixer, k and the row's
+lambda; `local` makes the small CPU variant: the same model and losses, LOCAL_STEPS steps, a
+shorter evaluation. Published numbers: REFERENCE.md section 1 and PUBLISHED below.
+"""
+
+import ml_collections
+
+from configs import base
+
+# Table rows: what each one trains. ACAI's rows come with its objective (issue "baselines").
+ROWS = {
+    'ae_gan': dict(objective='ae_gan'),
+    'mixup2': dict(objective='amr', mixer='mixup', k=2),
+    'bern2': dict(objective='amr', mixer='bernoulli', k=2),
+    'mixup3': dict(objective='amr', mixer='mixup', k=3),
+    'bern3': dict(objective='amr', mixer='bernoulli', k=3),
+    'mixup4': dict(objective='amr', mixer='mixup', k=4),
+    'mixup6': dict(objective='amr', mixer='mixup', k=6),
+    'mixup8': dict(objective='amr', mixer='mixup', k=8),
+}
+
+# Setting -> row -> lambda, as printed in brackets beside each result; Table 4: "lambda = 1".
+LAMBDAS = {
+    'mnist': {'ae_gan': 5, 'mixup2': 10, 'bern2': 10, 'mixup3': 20},
+    'kmnist': {'ae_gan': 10, 'mixup2': 10, 'bern2': 10, 'mixup3': 10},
+    'svhn': {'ae_gan': 5, 'mixup2': 10, 'bern2': 10, 'mixup3': 10},
+    'svhn_1k': {'ae_gan': 10, 'mixup2': 10, 'bern2': 20, 'mixup3': 10},
+    'svhn_5k': {'ae_gan': 10, 'mixup2': 20, 'bern2': 20, 'mixup3': 10},
+    'svhn_10k': {'ae_gan': 10, 'mixup2': 10, 'bern2': 10, 'mixup3': 10},
+    'svhn_20k': {'ae_gan': 20, 'mixup2': 10, 'bern2': 10, 'mixup3': 10},
+    'svhn256': {'ae_gan': 5, 'mixup2': 5, 'bern2': 10, 'mixup3': 5, 'mixup4': 5, 'mixup6': 5,
+                'mixup8': 5},
+    'cifar10_256': {row: 50 for row in ('ae_gan', 'mixup2', 'bern2', 'mixup3', 'mixup4',
+                                        'mixup6', 'mixup8')},
+    'cifar10_1024': {row: 50 for row in ('ae_gan', 'mixup2', 'bern2', 'mixup3', 'mixup4',
+                                         'mixup6', 'mixup8')},
+    'dsprites': {row: 1 for row in ('ae_gan', 'mixup2', 'bern2', 'mixup3', 'bern3')},
+}
+
+# Published results (%, mean, std over 3 runs): best validation accuracy of the linear probe,
+# Table 4 the FactorVAE disentanglement metric. For reports beside our own numbers.
+PUBLISHED = {
+    'mnist': {'ae_gan': (97.52, 0.29), 'mixup2': (98.01, 0.10), 'bern2': (97.76, 0.58),
+              'mixup3': (97.61, 0.15), 'acai': (98.66, 0.36)},
+    'kmnist': {'ae_gan': (76.18, 1.79), 'mixup2': (80.39, 3.11), 'bern2': (81.54, 3.46),
+               'mixup3': (77.20, 0.43), 'acai': (84.67, 1.16)},
+    'svhn': {'ae_gan': (37.01, 2.22), 'mixup2': (43.98, 3.05), 'bern2': (38.31, 2.68),
+             'mixup3': (47.34, 3.79), 'acai': (34.74, 1.12)},
+    'svhn_1k': {'ae_gan': (22.71, 0.73), 'mixup2': (21.89, 0.19), 'bern2': (22.59, 1.31),
+                'mixup3': (22.96, 0.69), 'acai': (24.15, 1.65)},
+    'svhn_5k': {'ae_gan': (25.35, 0.44), 'mixup2': (25.41, 1.15), 'bern2': (26.07, 1.87),
+                'mixup3': (29.92, 3.37), 'acai': (29.58, 1.08)},
+    'svhn_10k': {'ae_gan': (26.18, 0.81), 'mixup2': (30.87, 0.74), 'bern2': (30.12, 2.37),
+                 'mixup3': (31.87, 0.68), 'acai': (29.56, 0.97)},
+    'svhn_20k': {'ae_gan': (29.21, 1.01), 'mixup2': (36.27, 3.76), 'bern2': (35.98, 0.56),
+                 'mixup3': (37.04, 2.32), 'acai': (31.23, 0.31)},
+    'svhn256': {'ae_gan': (59.00, 0.12), 'mixup2': (71.51, 1.35), 'bern2': (58.64, 2.18),
+                'mixup3': (73.33, 3.23), 'mixup4': (74.69, 1.11), 'mixup6': (73.85, 0.84),
+                'mixup8': (75.71, 1.29), 'acai': (68.64, 1.50)},
+    'cifar10_256': {'ae_gan': (53.08, 0.28), 'mixup2': (54.24, 0.42), 'bern2': (52.40, 0.51),
+                    'mixup3': (54.94, 0.37), 'mixup4': (54.68, 0.33), 'mixup6': (52.95, 0.92),
+                    'mixup8': (53.07, 1.04), 'acai': (50.06, 1.33)},
+    'cifar10_1024': {'ae_gan': (59.93, 0.60), 'mixup2': (60.80, 0.79), 'bern2': (59.81, 0.56),
+                     'mixup3': (61.68, 0.67), 'mixup4': (61.72, 0.20), 'mixup6': (60.34, 0.82),
+                     'mixup8': (59.75, 1.04), 'acai': (57.42, 1.29)},
+    'dsprites': {'ae_gan': (45.12, 2.68), 'mixup2': (49.00, 6.72), 'bern2': (53.00, 1.59),
+                 'mixup3': (51.13, 4.95), 'bern3': (56.00, 0.91)},
+}
+
+LOCAL_STEPS = 500  # The `local` variant: a few minutes on a 2-core CPU (BENCHMARKS.md).
+
+
+def parse(arg: str | None, setting: str) -> tuple[str, bool]:
+  """'ROW[,local]' -> (row, local); ValueError naming the valid rows of this setting."""
+  parts = [p for p in (arg or '').split(',') if p]
+  local = 'local' in parts
+  rows = [p for p in parts if p != 'local']
+  row = rows[0] if rows else 'mixup2'
+  if len(rows) > 1 or row not in LAMBDAS[setting]:
+    raise ValueError(f'config argument {arg!r}: the {setting} setting has rows '
+                     f'{", ".join(LAMBDAS[setting])} (optionally followed by ",local")')
+  return row, local
+
+
+def setting_config(setting: str, arg: str | None) -> ml_collections.ConfigDict:
+  """The base config with `setting`'s row `arg` applied (objective, mixer, k, lambda)."""
+  row, local = parse(arg, setting)
+  config = base.get_config()
+  for field, value in ROWS[row].items():
+    config[field] = value
+  config.lam = float(LAMBDAS[setting][row])
+  config.setting = f'{setting}:{row}'  # What the run reproduces; read by reports.
+  if local:
+    make_local(config)
+  return config
+
+
+def make_local(config: ml_collections.ConfigDict) -> None:
+  """The CPU variant: same networks and losses, LOCAL_STEPS steps, a short evaluation."""
+  config.num_train_steps = LOCAL_STEPS
+  config.log_every = 50
+  config.eval_every = 250
+  config.checkpoint_every = 250
+  config.eval.max_examples = 2_000
