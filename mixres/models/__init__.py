@@ -1,1 +1,39 @@
-"""Flax Linen modules: encoder/decoder families, discriminators, probe head."""
+"""Flax Linen modules: encoder/decoder families, discriminators, probe head.
+
+`config.model.arch` picks the family; every objective builds its networks through the two
+functions here, so adding a family is one module with `build_autoencoder` and
+`build_discriminator` plus one line in `ARCHITECTURES`.
+"""
+
+import types
+
+import flax.linen as nn
+import ml_collections
+
+from mixres.models import betavae
+from mixres.models import convnets
+
+ARCHITECTURES: dict[str, types.ModuleType] = {
+    'acai': convnets,  # 32x32 ACAI-style, code (B, latent_width, latent_width, latent).
+    'betavae': betavae,  # 64x64 beta-VAE-style, code (B, code_size).
+}
+
+
+def _family(config: ml_collections.ConfigDict) -> types.ModuleType:
+  arch = config.model.arch
+  if arch not in ARCHITECTURES:
+    raise ValueError(f'config.model.arch={arch!r} is not an architecture; choose one of: '
+                     f'{", ".join(sorted(ARCHITECTURES))}')
+  return ARCHITECTURES[arch]
+
+
+def build_autoencoder(config: ml_collections.ConfigDict, image_shape: tuple[int, int, int]
+                      ) -> tuple[nn.Module, nn.Module]:
+  """(encoder, decoder) of `config.model.arch` for images of shape (H, W, C)."""
+  return _family(config).build_autoencoder(config, tuple(image_shape))
+
+
+def build_discriminator(config: ml_collections.ConfigDict, image_shape: tuple[int, int, int]
+                        ) -> nn.Module:
+  """The spectral-norm discriminator of `config.model.arch`: images -> logits (B,)."""
+  return _family(config).build_discriminator(config, tuple(image_shape))

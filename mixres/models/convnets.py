@@ -13,6 +13,7 @@ import chex
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+import ml_collections
 
 NORMS = ('instance', 'none')
 
@@ -110,7 +111,7 @@ class Discriminator(nn.Module):
   def __call__(self, x: jax.Array, update_stats: bool = False) -> jax.Array:
     chex.assert_rank(x, 4)
     scales = num_scales(self.width, self.latent_width)
-    sn = lambda features: _spectral(_conv(features, 3), update_stats)
+    sn = lambda features: spectral(_conv(features, 3), update_stats)
     act = lambda y: nn.leaky_relu(y, self.leaky_slope)
     x = _conv(self.depth, 1)(x)  # The reference leaves the first 1x1 conv unnormalised.
     for scale in range(scales):
@@ -122,6 +123,29 @@ class Discriminator(nn.Module):
     return jnp.mean(x, axis=(1, 2, 3))  # (B,)
 
 
-def _spectral(layer: nn.Module, update_stats: bool) -> Callable[[jax.Array], jax.Array]:
+def spectral(layer: nn.Module, update_stats: bool) -> Callable[[jax.Array], jax.Array]:
+  """`layer` with spectral norm, one power iteration per call, state in 'spectral'."""
   norm = nn.SpectralNorm(layer, n_steps=1, collection_name='spectral')
   return lambda x: norm(x, update_stats=update_stats)
+
+
+def build_autoencoder(config: ml_collections.ConfigDict, image_shape: tuple[int, int, int]
+                      ) -> tuple[nn.Module, nn.Module]:
+  """(encoder, decoder) for `config.model.arch='acai'`; ValueError naming a bad field."""
+  m, (width, _, channels) = config.model, image_shape
+  if m.norm not in NORMS:
+    raise ValueError(f'config.model.norm={m.norm!r} is not a norm; choose one of: '
+                     f'{", ".join(NORMS)}')
+  num_scales(width, m.latent_width)  # Fails early, naming the fields.
+  shared = dict(width=width, latent_width=m.latent_width, depth=m.depth,
+                leaky_slope=m.leaky_slope)
+  return (Encoder(latent=m.latent, norm=m.norm, **shared),
+          Decoder(channels=channels, norm=m.norm, **shared))
+
+
+def build_discriminator(config: ml_collections.ConfigDict, image_shape: tuple[int, int, int]
+                        ) -> nn.Module:
+  """The discriminator for `config.model.arch='acai'`."""
+  m = config.model
+  return Discriminator(width=image_shape[0], latent_width=m.latent_width, depth=m.depth,
+                       latent=m.latent, leaky_slope=m.leaky_slope)

@@ -11,7 +11,7 @@ the detached outputs of the same forward pass).
 import jax
 import jax.numpy as jnp
 
-from mixres.models import convnets
+from mixres import models
 from mixres.objectives import base
 from mixres.objectives import losses
 
@@ -31,10 +31,7 @@ class AEGAN(base.Objective):
 
   def build_networks(self):
     networks = super().build_networks()
-    m = self.config.model
-    networks['disc'] = convnets.Discriminator(
-        width=self.image_shape[0], latent_width=m.latent_width, depth=m.depth,
-        latent=m.latent, leaky_slope=m.leaky_slope)
+    networks['disc'] = models.build_discriminator(self.config, self.image_shape)
     return networks
 
   def example_inputs(self):

@@ -16,7 +16,7 @@ import jax.numpy as jnp
 import ml_collections
 import optax
 
-from mixres.models import convnets
+from mixres import models
 from mixres.models import probe as probe_lib
 from mixres.objectives import losses
 from mixres.state import TrainState
@@ -57,17 +57,8 @@ class Objective:
   # Networks and state.
 
   def build_networks(self) -> dict[str, nn.Module]:
-    m, (width, _, channels) = self.config.model, self.image_shape
-    if m.norm not in convnets.NORMS:
-      raise ValueError(f'config.model.norm={m.norm!r} is not a norm; choose one of: '
-                       f'{", ".join(convnets.NORMS)}')
-    shared = dict(width=width, latent_width=m.latent_width, depth=m.depth,
-                  leaky_slope=m.leaky_slope)
-    convnets.num_scales(width, m.latent_width)  # Fails early, naming the fields.
-    return {
-        'encoder': convnets.Encoder(latent=m.latent, norm=m.norm, **shared),
-        'decoder': convnets.Decoder(channels=channels, norm=m.norm, **shared),
-    }
+    encoder, decoder = models.build_autoencoder(self.config, self.image_shape)
+    return {'encoder': encoder, 'decoder': decoder}
 
   def example_inputs(self) -> dict[str, jax.Array]:
     """One dummy input per network, for `init` (batch of 1)."""

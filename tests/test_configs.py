@@ -1,0 +1,86 @@
+"""Every config file and table row: loads, carries the paper's lambda, builds a runnable step."""
+
+import functools
+import glob
+import importlib
+import os
+
+import jax
+import pytest
+import tensorflow_datasets as tfds
+
+from configs import amr_paper
+from mixres import train
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# Table setting files: module -> (setting, argument prefix).
+SETTINGS = {
+    'amr_mnist': ('mnist', ''), 'amr_kmnist': ('kmnist', ''), 'amr_svhn': ('svhn', ''),
+    'amr_svhn_subset': ('svhn_5k', '5k,'), 'amr_svhn256': ('svhn256', ''),
+    'amr_cifar10_256': ('cifar10_256', ''), 'amr_cifar10_1024': ('cifar10_1024', ''),
+    'amr_dsprites': ('dsprites', ''),
+}
+
+
+def load(module, arg=None):
+  return importlib.import_module(f'configs.{module}').get_config(arg)
+
+
+def test_every_config_file_is_covered():
+  names = {os.path.basename(p)[:-3] for p in glob.glob(os.path.join(REPO, 'configs', '*.py'))}
+  assert names - {'__init__', 'base', 'amr_paper', 'quickstart'} == set(SETTINGS)
+
+
+@pytest.mark.parametrize('module', sorted(SETTINGS))
+def test_every_row_sets_the_papers_method_and_lambda(module):
+  setting, prefix = SETTINGS[module]
+  for row, lam in amr_paper.LAMBDAS[setting].items():
+    config = load(module, prefix + row)
+    assert config.lam == lam and config.setting == f'{setting}:{row}'
+    for field, value in amr_paper.ROWS[row].items():
+      assert config[field] == value
+    assert config.num_train_steps or config.num_epochs  # Paper length, in steps or epochs.
+    local = load(module, prefix + row + ',local')
+    assert local.num_train_steps == amr_paper.LOCAL_STEPS and local.lam == lam
+  with pytest.raises(ValueError, match='rows'):
+    load(module, prefix + 'mixup5')
+
+
+def test_subset_sizes_and_defaults():
+  assert load('amr_svhn_subset', '1k').data.train_subset == 1_000
+  assert load('amr_svhn_subset', '20k,bern2').lam == 10
+  with pytest.raises(ValueError, match='must start with a subset size: 1k, 5k, 10k, 20k'):
+    load('amr_svhn_subset', 'mixup2')
+  default = load('amr_svhn')
+  assert (default.objective, default.mixer, default.k, default.lam) == ('amr', 'mixup', 2, 10)
+
+
+def test_epochs_become_steps_over_the_actual_training_set():
+  config = load('amr_svhn_subset', '1k,mixup3')
+  assert train.train_length(config, 1_000) == 62_500  # 4000 epochs x 1000 / 64.
+  config.num_train_steps = 7
+  assert train.train_length(config, 1_000) == 7  # Explicit steps win.
+
+
+@pytest.mark.parametrize('module', sorted(SETTINGS))
+def test_local_variant_builds_and_traces_a_train_step(module, tmp_path):
+  """Each setting's CPU variant: data, networks and the compiled step fit together."""
+  setting, prefix = SETTINGS[module]
+  config = load(module, prefix + 'mixup2,local')
+  config.batch_size = 4
+  config.data.train_subset = min(config.data.train_subset, 20)
+  config.eval.figure_pairs = 2
+  with tfds.testing.mock_data(num_examples=60):
+    experiment = train.Experiment(config, str(tmp_path / 'never-written'))
+    state = jax.eval_shape(experiment.objective.init, jax.random.PRNGKey(0))
+    batch = experiment.train_source[0]
+  size = config.data.image_size
+  assert experiment.image_shape[:2] == (size, size) and batch['image'].shape[:2] == (size, size)
+  images = jax.ShapeDtypeStruct((4, *experiment.image_shape), jax.numpy.float32)
+  labels = jax.ShapeDtypeStruct((4,), jax.numpy.int32)
+  for flags in ({'update_generator': True}, {'update_generator': False}):
+    step = functools.partial(experiment.objective.train_step, **flags)
+    new_state, metrics = jax.eval_shape(step, state, {'image': images, 'label': labels})
+    assert jax.tree.structure(new_state) == jax.tree.structure(state)
+    assert 'disc/loss' in metrics
+  assert not (tmp_path / 'never-written').exists()
