@@ -9,6 +9,8 @@ REFERENCE.md section 1: conv encoder/decoder as in Higgins et al. / Kim & Mnih (
 length; we use Kim & Mnih's 300k steps at batch 64. The probe predicts the shape (3 classes);
 Table 4's number is the FactorVAE disentanglement metric (evaluation issue).
 Published (FactorVAE metric): AE+GAN 45.12, mixup2 49.00, bern2 53.00, mixup3 51.13, bern3 56.00.
+Time: 300,000 steps; about 1.7 days on the 2-core CPU (2.0 steps/s, BENCHMARKS.md).
+',local': about 4.5 minutes here (500 steps at 2 steps/s on the renderer).
 """
 
 from configs import amr_paper

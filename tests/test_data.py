@@ -92,6 +92,9 @@ def test_split_is_seeded_disjoint_and_complete():
   assert sorted(np.concatenate([train, valid]).tolist()) == list(range(100))
   np.testing.assert_array_equal(train, again)
   assert not np.array_equal(train, other)
+  # A prefix of the validation part is a random sample, not the start of the stored order.
+  _, valid = sources.split_indices(737_280, 0.1, seed=0)
+  assert np.ptp(valid[:100]) > 600_000
   with pytest.raises(ValueError, match='config.data.valid_fraction=1.5'):
     sources.split_indices(100, 1.5, 0)
 

@@ -142,6 +142,8 @@ def test_checkpoint_holds_the_data_position_and_refuses_changed_data(tiny_config
     ('k', 1, 'config.k=1 must be an integer >= 2'),
     ('lam', -1.0, 'config.lam=-1.0 must be >= 0'),
     ('data.image_size', 24, 'config.model.width=24 cannot be reached'),
+    ('data.name', 'svhn', "config.data.name='svhn' is not a dataset; choose one of: blobs"),
+    ('data.fit', 'zoom', "config.data.fit='zoom' is not a fit; choose one of: resize"),
     ('batch_size', 7, 'config.batch_size=7 must be divisible by the 2 devices'),
 ])
 def test_bad_input_stops_before_any_work(tiny_config, tmp_path, field, value, message):
@@ -152,6 +154,15 @@ def test_bad_input_stops_before_any_work(tiny_config, tmp_path, field, value, me
   with pytest.raises(ValueError, match=message):
     train.train_and_evaluate(tiny_config, str(workdir))
   assert not workdir.exists()
+
+
+def test_convolutional_nets_on_2d_points_stop_before_any_work(tiny_config, tmp_path):
+  tiny_config.data.name, tiny_config.data.num_classes = 'spiral', 0
+  tiny_config.eval.evaluators = ()
+  with pytest.raises(ValueError, match=r"config.model.arch='acai' takes images \(H, W, C\), but "
+                                       r"config.data.name='spiral' gives inputs of shape \(2,\)"):
+    train.train_and_evaluate(tiny_config, str(tmp_path / 'run'))
+  assert not (tmp_path / 'run').exists()
 
 
 def _main(args, env_code=''):

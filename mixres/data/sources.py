@@ -224,12 +224,17 @@ def _check_num_classes(data: ml_collections.ConfigDict, source: Source) -> None:
 
 
 def split_indices(n: int, valid_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-  """A seeded train/valid cut of range(n): the same for every run with the same seed."""
+  """A seeded train/valid cut of range(n): the same for every run with the same seed.
+
+  Train indices are sorted (the pipeline shuffles them); validation indices stay in seeded
+  random order, so any prefix (eval.max_examples, the figure pairs) is a fair sample even of
+  datasets stored in order, like the dSprites factor grid.
+  """
   if not 0.0 < valid_fraction < 1.0:
     raise ValueError(f'config.data.valid_fraction={valid_fraction} must be in (0, 1)')
   order = np.random.default_rng(seed).permutation(n)
   num_valid = max(1, int(round(n * valid_fraction)))
-  return np.sort(order[num_valid:]), np.sort(order[:num_valid])
+  return np.sort(order[num_valid:]), order[:num_valid]
 
 
 def subset_indices(n: int, size: int, seed: int) -> np.ndarray:

@@ -19,21 +19,24 @@ ARCHITECTURES: dict[str, types.ModuleType] = {
 }
 
 
-def _family(config: ml_collections.ConfigDict) -> types.ModuleType:
+def _family(config: ml_collections.ConfigDict, image_shape: tuple[int, ...]) -> types.ModuleType:
   arch = config.model.arch
   if arch not in ARCHITECTURES:
     raise ValueError(f'config.model.arch={arch!r} is not an architecture; choose one of: '
                      f'{", ".join(sorted(ARCHITECTURES))}')
+  if len(image_shape) != 3:  # The 2-D toys give points; every family here is convolutional.
+    raise ValueError(f'config.model.arch={arch!r} takes images (H, W, C), but '
+                     f'config.data.name={config.data.name!r} gives inputs of shape {image_shape}')
   return ARCHITECTURES[arch]
 
 
 def build_autoencoder(config: ml_collections.ConfigDict, image_shape: tuple[int, int, int]
                       ) -> tuple[nn.Module, nn.Module]:
   """(encoder, decoder) of `config.model.arch` for images of shape (H, W, C)."""
-  return _family(config).build_autoencoder(config, tuple(image_shape))
+  return _family(config, image_shape).build_autoencoder(config, tuple(image_shape))
 
 
 def build_discriminator(config: ml_collections.ConfigDict, image_shape: tuple[int, int, int]
                         ) -> nn.Module:
   """The spectral-norm discriminator of `config.model.arch`: images -> logits (B,)."""
-  return _family(config).build_discriminator(config, tuple(image_shape))
+  return _family(config, image_shape).build_discriminator(config, tuple(image_shape))
