@@ -3,6 +3,8 @@
 Any config field can be overridden: --config.lam=10 --config.mixer=bernoulli.
 """
 
+import os
+import re
 import sys
 
 from absl import app
@@ -16,6 +18,30 @@ _WORKDIR = flags.DEFINE_string('workdir', None, 'Directory for checkpoints, logs
 _DISTRIBUTED = flags.DEFINE_bool(
     'distributed', False, 'Call jax.distributed.initialize() first (multi-host GPU/TPU).')
 flags.mark_flags_as_required(['config', 'workdir'])
+
+
+def _fail(message: str) -> None:
+  print(f'error: {message}', file=sys.stderr)
+  sys.exit(2)
+
+
+def parse_flags(argv: list[str]) -> list[str]:
+  """absl's parsing, with a bad flag, config file or override reported as one line (exit 2)."""
+  for arg in argv[1:]:
+    if arg.startswith('--config='):  # ml_collections would defer a missing file's error.
+      path = arg.split('=', 1)[1].split(':', 1)[0]
+      if not os.path.isfile(path):
+        _fail(f'--config={path}: no such config file (the settings are in configs/)')
+  try:
+    return flags.FLAGS(argv)
+  except flags.Error as e:
+    # A config file's own error (e.g. an unknown table row) arrives wrapped in its traceback;
+    # the last line says what is wrong.
+    last = [line.strip() for line in str(e).splitlines() if line.strip()][-1]
+    _fail(re.sub(r'^[A-Za-z]+Error: ', '', last))
+  except (AttributeError, KeyError) as e:  # An override of a field the config does not have.
+    field = str(e).strip('"\'')
+    _fail(f'--config.* override: the config has no field {field!r}; configs/base.py lists them all')
 
 
 def main(argv):
@@ -41,4 +67,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  app.run(main)
+  app.run(main, flags_parser=parse_flags)

@@ -187,10 +187,19 @@ def test_main_runs_amr_svhn_config_under_mock_tfds(tmp_path):
   assert os.listdir(tmp_path / 'checkpoints') == ['2']
 
 
-def test_main_bad_input_is_one_line(tmp_path):
-  result = _main(['--config=configs/quickstart.py', f'--workdir={tmp_path / "run"}',
-                  '--config.mixer=cutmix'])
+@pytest.mark.parametrize('args,message', [
+    (['--config=configs/quickstart.py', '--config.mixer=cutmix'],
+     "config.mixer='cutmix' is not a mixer; choose one of: bernoulli, mixup"),
+    (['--config=configs/amr_mnist.py:mixup5'],
+     "config argument 'mixup5': the mnist setting has rows ae_gan, mixup2, bern2, mixup3 "
+     '(optionally followed by ",local")'),
+    (['--config=configs/nosuch.py'],
+     '--config=configs/nosuch.py: no such config file (the settings are in configs/)'),
+    (['--config=configs/quickstart.py', '--config.data.nosuch=1'],
+     "--config.* override: the config has no field 'nosuch'; configs/base.py lists them all"),
+])
+def test_main_bad_input_is_one_line(tmp_path, args, message):
+  result = _main([*args, f'--workdir={tmp_path / "run"}'])
   assert result.returncode == 2
-  assert result.stderr.strip().splitlines()[-1] == (
-      "error: config.mixer='cutmix' is not a mixer; choose one of: bernoulli, mixup")
+  assert result.stderr.strip().splitlines()[-1] == f'error: {message}'
   assert not (tmp_path / 'run').exists()

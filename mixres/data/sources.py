@@ -150,15 +150,14 @@ class TfdsSource:
       self.source = tfds.data_source(name, split=split, data_dir=data_dir or None,
                                      download=False)
     except Exception as e:  # TFDS raises many types here; all mean "not usable as is".
-      local = (' or, with the IDX/.npz files at hand, --config.data.path=FILE'
-               if name in ('mnist', 'kmnist', 'fashion_mnist', 'emnist/letters') else '')
       raise FileNotFoundError(
           f'config.data.name={name!r}: TFDS split {split!r} is not prepared in ArrayRecord '
           f'format under {data_dir or "the TFDS default data_dir"} ({type(e).__name__}). '
           f'Prepare it once on a machine with internet (this needs tensorflow: pip install '
           f'tensorflow; tfds build {name} --file_format=array_record --data_dir=DIR), then pass '
-          f'--config.data.data_dir=DIR{local}; or pass --config.data.path=FILE.npz (arrays '
-          f'"images", "labels")') from None
+          f'--config.data.data_dir=DIR; or point the run at local files: '
+          f'--config.data.path=FILE (IDX images, as MNIST is distributed, or .npz with arrays '
+          f'"images" and "labels")') from None
 
   def __len__(self) -> int:
     return len(self.source)
