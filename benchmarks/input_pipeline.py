@@ -4,7 +4,7 @@
   python benchmarks/input_pipeline.py --config=configs/amr_mnist.py:mixup2 \
       --config.data.path=../shared/data/mnist/mnist-t10k-images-idx3-ubyte.gz
 
-Reads `--batches` batches through exactly what training reads (sources.build, train_batches,
+Reads `--batches` batches through what training reads (sources.build, train_batches,
 iterate with its worker threads; no device transfer) after a warm-up, reports the median
 batches/s over repeats, then times the compiled train step (benchmarks/step_timing.py) on random
 data and prints the ratio. Target (issue "Every dataset"): the pipeline delivers at least 5x the
@@ -31,8 +31,7 @@ _THREADS = flags.DEFINE_integer('threads', 2, 'grain worker threads (the loop us
 _STEPS = flags.DEFINE_integer('steps', 25, 'Timed train steps per repeat; 0 skips the step.')
 
 
-def pipeline_rates(config, batches: int, repeats: int, threads: int) -> list[float]:
-  train, _ = sources.build(config)
+def pipeline_rates(config, train, batches: int, repeats: int, threads: int) -> list[float]:
   stream = pipeline.train_batches(train, config.batch_size, config.data.shuffle_seed,
                                   config.data.augment)
   rates, start_index = [], 0
@@ -50,10 +49,10 @@ def pipeline_rates(config, batches: int, repeats: int, threads: int) -> list[flo
 def main(argv):
   del argv
   config = _CONFIG.value
-  train, _ = sources.build(config)
+  train, valid = sources.build(config)
   shape = sources.image_shape(train)
-  print(sources.describe(config, train, _))
-  rates = pipeline_rates(config, _BATCHES.value, _REPEATS.value, _THREADS.value)
+  print(sources.describe(config, train, valid))
+  rates = pipeline_rates(config, train, _BATCHES.value, _REPEATS.value, _THREADS.value)
   batches_per_s = float(np.median(rates))
   print(f'pipeline: median {batches_per_s:.1f} batches/s = {batches_per_s * config.batch_size:.0f}'
         f' images/s (batch {config.batch_size}, {_THREADS.value} threads; repeats: '

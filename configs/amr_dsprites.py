@@ -18,11 +18,13 @@ from configs import amr_paper
 
 def get_config(arg=None):
   config = amr_paper.setting_config('dsprites', arg)
-  config.data.name = 'dsprites_rendered' if config.num_train_steps else 'dsprites'
+  _, local = amr_paper.parse(arg, 'dsprites')
+  config.data.name = 'dsprites_rendered' if local else 'dsprites'
   config.data.image_size = 64
   config.data.num_classes = 3
   config.model.arch = 'betavae'
   config.model.code_size = 10
   config.optim.weight_decay = 0.0
-  config.num_train_steps = config.num_train_steps or 300_000
+  if not local:
+    config.num_train_steps = 300_000
   return config

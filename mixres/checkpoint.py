@@ -66,11 +66,6 @@ class Checkpointer:
     if step is None:
       return
     saved = self.manager.restore(step, args=ocp.args.Composite(meta=ocp.args.JsonRestore()))
-    saved_examples = saved.meta.get('data', {}).get('train_examples', train_examples)
-    if saved_examples != train_examples:
-      raise ValueError(
-          f'workdir holds a checkpoint (step {step}) trained on {saved_examples} examples; '
-          f'config.data now gives {train_examples}; use another --workdir or the same data')
     differences = config_differences(saved.meta['config'], config)
     if differences:
       old, new = _flatten(saved.meta['config']), _flatten(json.loads(config.to_json()))
@@ -80,6 +75,11 @@ class Checkpointer:
           f'workdir holds a checkpoint (step {step}) of a different config ({shown}); use '
           f'another --workdir, or the same config (only {", ".join(RESUMABLE_FIELDS)} may '
           'change on resume)')
+    saved_examples = saved.meta.get('data', {}).get('train_examples', train_examples)
+    if saved_examples != train_examples:
+      raise ValueError(
+          f'workdir holds a checkpoint (step {step}) trained on {saved_examples} examples; '
+          f'config.data now gives {train_examples}; use another --workdir or the same data')
 
   def restore(self, abstract_state: Any) -> tuple[Any, dict[str, Any]]:
     """(state, meta) of the latest step; `abstract_state` gives shapes, dtypes and shardings."""

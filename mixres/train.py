@@ -34,6 +34,18 @@ def validate(config: ml_collections.ConfigDict) -> None:
     raise ValueError(f'config.num_train_steps={config.num_train_steps} must be >= 0')
   if float(config.num_epochs) < 0:
     raise ValueError(f'config.num_epochs={config.num_epochs} must be >= 0')
+  for field in ('data.num_examples', 'data.train_subset', 'data.augment.num_views',
+                'eval.max_examples'):
+    value = config
+    for key in field.split('.'):
+      value = value[key]
+    if int(value) < 0:
+      raise ValueError(f'config.{field}={value} must be >= 0')
+  seeds = {'seed': config.seed, **{f'data.{k}': config.data[k] for k in (
+      'split_seed', 'subset_seed', 'shuffle_seed', 'procedural_seed')}}
+  for field, value in seeds.items():
+    if not 0 <= int(value) < 2**31:
+      raise ValueError(f'config.{field}={value} must be in [0, 2**31)')
 
 
 def train_length(config: ml_collections.ConfigDict, train_examples: int) -> int:
@@ -51,8 +63,7 @@ class Experiment:
     self.config, self.workdir = config, workdir
     self.train_source, self.valid_source = sources.build(config)
     self.image_shape = sources.image_shape(self.train_source)
-    if config.data.augment.num_views:
-      pipeline.check_augment(config.data.augment)
+    pipeline.check_augment(config.data.augment)
     self.objective = objectives.get_objective(config, self.image_shape)
     self.mesh = parallel.make_mesh(config.num_devices)
     parallel.check_batch_size(config.batch_size, self.mesh)

@@ -39,11 +39,35 @@ def test_every_row_sets_the_papers_method_and_lambda(module):
     assert config.lam == lam and config.setting == f'{setting}:{row}'
     for field, value in amr_paper.ROWS[row].items():
       assert config[field] == value
-    assert config.num_train_steps or config.num_epochs  # Paper length, in steps or epochs.
     local = load(module, prefix + row + ',local')
     assert local.num_train_steps == amr_paper.LOCAL_STEPS and local.lam == lam
   with pytest.raises(ValueError, match='rows'):
     load(module, prefix + 'mixup5')
+
+
+# module -> (dataset, d_h, valid_fraction, epochs or None, steps or None): REFERENCE.md section
+# 1 and the table captions (Tables 3 and 4 give no length: our documented choices).
+FAITHFUL = {
+    'amr_mnist': ('mnist', 32, 0.1, 2000, None), 'amr_kmnist': ('kmnist', 32, 0.1, 2000, None),
+    'amr_svhn': ('svhn_cropped', 32, 0.1, 3500, None),
+    'amr_svhn_subset': ('svhn_cropped', 32, 0.1, 4000, None),
+    'amr_svhn256': ('svhn_cropped', 256, 0.1, 3500, None),
+    'amr_cifar10_256': ('cifar10', 256, 0.2, 2000, None),
+    'amr_cifar10_1024': ('cifar10', 1024, 0.2, 2000, None),
+    'amr_dsprites': ('dsprites', 10, 0.1, None, 300_000),
+}
+
+
+@pytest.mark.parametrize('module', sorted(SETTINGS))
+def test_each_setting_has_the_papers_data_bottleneck_and_length(module):
+  name, d_h, valid_fraction, epochs, steps = FAITHFUL[module]
+  config = load(module, SETTINGS[module][1] + 'mixup2')
+  assert config.data.name == name and config.data.valid_fraction == valid_fraction
+  m = config.model
+  assert (m.code_size if m.arch == 'betavae' else m.latent * m.latent_width**2) == d_h
+  assert (config.num_epochs, config.num_train_steps) == ((epochs, 0) if epochs else
+                                                         (config.num_epochs, steps))
+  assert config.optim.weight_decay == (0.0 if module == 'amr_dsprites' else 1e-5)
 
 
 def test_subset_sizes_and_defaults():

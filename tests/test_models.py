@@ -67,5 +67,5 @@ def test_spectral_state_is_explicit_and_bounds_the_weights():
 
 @pytest.mark.parametrize('width,latent_width', [(32, 3), (30, 4), (32, 32), (32, 0)])
 def test_sizes_the_architecture_cannot_take(width, latent_width):
-  with pytest.raises(ValueError, match=r'config.model.width=.*config.model.latent_width'):
+  with pytest.raises(ValueError, match=r'config.data.image_size=.*config.model.latent_width'):
     convnets.num_scales(width, latent_width)

@@ -101,6 +101,7 @@ def test_dsprites_grid_and_index_round_trip(sprites):
   assert procedural.DSPRITES_SIZES == (3, 6, 40, 32, 32)
   assert len(procedural.DSPRITES_FACTORS) == 5
   values = procedural.dsprites_factor_values()
+  np.testing.assert_allclose(values[0], [1, 2, 3])  # The original files' (and TFDS's) values.
   np.testing.assert_allclose(values[1], np.linspace(0.5, 1, 6))
   np.testing.assert_allclose(values[2], np.linspace(0, 2 * np.pi, 40))
   np.testing.assert_allclose(values[3], np.linspace(0, 1, 32))

@@ -1,4 +1,4 @@
-"""The grain input pipeline: seeded shuffle, per-process shard, augmentation, batch, [-1, 1].
+"""The grain input pipeline: seeded shuffle, augmentation, batch, per-process shard, [-1, 1].
 
 Batches form a random-access `grain.MapDataset`: batch i of the run is `batches[i]`, a pure
 function of (data, shuffle seed, augmentation seed, i); augmentation draws its randomness from
@@ -19,6 +19,11 @@ from mixres.data import transforms
 from mixres.data.sources import Source
 
 _AUGMENT_SEED_OFFSET = 7_919  # Augmentation randomness independent of the shuffle's.
+
+
+def _spread(seed: int) -> int:
+  """A well-mixed 32-bit seed derived from `seed`: nearby seeds give unrelated ones."""
+  return int(np.random.SeedSequence(seed).generate_state(1)[0])
 
 
 def to_model_input(images: np.ndarray) -> np.ndarray:
@@ -53,8 +58,7 @@ def _add_views(example: dict[str, Any], rng: np.random.Generator,
 def check_augment(augment: ml_collections.ConfigDict) -> None:
   if int(augment.num_views) < 0:
     raise ValueError(f'config.data.augment.num_views={augment.num_views} must be >= 0')
-  low, high = augment.scale
-  if not 0 < low <= high:
+  if len(augment.scale) != 2 or not 0 < augment.scale[0] <= augment.scale[1]:
     raise ValueError(f'config.data.augment.scale={tuple(augment.scale)} must be (low, high) '
                      'with 0 < low <= high')
 
@@ -73,16 +77,20 @@ def train_batches(source: Source, global_batch_size: int, seed: int,
   if global_batch_size % process_count:
     raise ValueError(f'config.batch_size={global_batch_size} must be divisible by the number '
                      f'of processes ({process_count})')
-  stream = grain.MapDataset.source(source).shuffle(seed=seed).repeat()
+  # grain reshuffles epoch e with seed + e, so seeds 0 and 1 would share epochs; spread them.
+  stream = grain.MapDataset.source(source).shuffle(seed=_spread(seed)).repeat()
   if augment is not None and augment.num_views:
     check_augment(augment)
     # grain derives each element's generator from (seed, index in the global stream), so the
     # views of an example do not depend on how many processes share the stream.
     stream = stream.random_map(functools.partial(_add_views, augment=augment),
-                               seed=seed + _AUGMENT_SEED_OFFSET)
-  # Process p takes examples p, p + P, ...: disjoint shares that together cover the stream.
-  stream = stream[process_index::process_count]
-  return stream.batch(global_batch_size // process_count, drop_remainder=True, batch_fn=stack)
+                               seed=_spread(seed + _AUGMENT_SEED_OFFSET))
+  # Cut the stream into per-process blocks; process p takes blocks p, p + P, ... Global batch i
+  # is then stream[i * B:(i + 1) * B] in order, process p holding rows p * B/P onwards, which
+  # is how the mesh assembles it (parallel.to_global): the same batch, row for row, on any
+  # number of processes. The stream is endless, so every block is full.
+  blocks = stream.batch(global_batch_size // process_count, batch_fn=stack)
+  return blocks[process_index::process_count]
 
 
 def iterate(batches: grain.MapDataset, start: int = 0, threads: int = 2) -> Iterator[dict]:

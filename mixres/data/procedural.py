@@ -99,8 +99,8 @@ _HEART_CENTROID_Y, _HEART_RADIUS = 0.2935, 1.2935
 
 
 def dsprites_factor_values() -> tuple[np.ndarray, ...]:
-  """Each factor's values, as in the original: shape index, scale, orientation (rad), x, y."""
-  return (np.arange(3, dtype=np.float64), np.linspace(0.5, 1.0, 6),
+  """Each factor's values, as in the original: shape (1, 2, 3), scale, orientation (rad), x, y."""
+  return (np.arange(1.0, 4.0), np.linspace(0.5, 1.0, 6),
           np.linspace(0.0, TWO_PI, 40),  # Includes both 0 and 2 pi, like the original.
           np.linspace(0.0, 1.0, 32), np.linspace(0.0, 1.0, 32))
 
@@ -176,8 +176,8 @@ class DspritesSource:
     factors = self.factors_of(_check_index(index, len(self)))
     values = self.factor_values(factors)
     # Render from the float64 grid values; the float32 copy is only reported.
-    s, sc, o, x, y = (v[f] for v, f in zip(self.values, factors))
-    image = render_sprite(int(s), sc, o, x, y, self.image_size)
+    _, sc, o, x, y = (v[f] for v, f in zip(self.values, factors))
+    image = render_sprite(int(factors[0]), sc, o, x, y, self.image_size)  # Shape by index.
     return {'image': (image * np.uint8(255)).astype(np.uint8)[..., None],
             'label': np.int32(factors[0]), 'factors': factors, 'factor_values': values}
 

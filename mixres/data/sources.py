@@ -87,22 +87,31 @@ CELEB_A_ATTRIBUTES = (
     'Wearing_Lipstick', 'Wearing_Necklace', 'Wearing_Necktie', 'Young')
 
 
+def _binarise(image: np.ndarray) -> np.ndarray:
+  return np.where(image > 0, 255, 0).astype(np.uint8)  # dSprites files hold 0/1 pixels.
+
+
+# Fixes for how a dataset's files store images, applied to TFDS and local files alike.
+IMAGE_FIXES: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    # EMNIST's files (and so TFDS) store every image transposed (tensorflow/datasets#812).
+    'emnist/letters': lambda image: image.transpose(1, 0, 2),
+    'dsprites': _binarise,
+}
+
+
 def _image_label(example: Example) -> Example:
   return {'image': np.asarray(example['image']), 'label': np.int32(example['label'])}
 
 
 def _emnist(example: Example) -> Example:
-  # EMNIST's files (and so TFDS) store every image transposed (tensorflow/datasets#812).
-  return {'image': np.asarray(example['image']).transpose(1, 0, 2),
+  return {'image': IMAGE_FIXES['emnist/letters'](np.asarray(example['image'])),
           'label': np.int32(example['label'])}
 
 
 def _dsprites(example: Example) -> Example:
-  image = np.asarray(example['image'])
   factors = [example[f'label_{name}'] for name in procedural.DSPRITES_FACTORS]
   values = [example[f'value_{name}'] for name in procedural.DSPRITES_FACTORS]
-  # The dSprites files hold 0/1 pixels; any nonzero pixel is ink.
-  return {'image': np.where(image > 0, 255, 0).astype(np.uint8), 'label': np.int32(factors[0]),
+  return {'image': _binarise(np.asarray(example['image'])), 'label': np.int32(factors[0]),
           'factors': np.asarray(factors, np.int32), 'factor_values': np.asarray(values, np.float32)}
 
 
@@ -185,7 +194,8 @@ PROCEDURAL: dict[str, tuple[Callable, Callable]] = {
     'digits': (lambda d: digits(), lambda d: 10),
     'lines': (lambda d: procedural.LinesSource(d.num_examples or 65_536, d.procedural_seed),
               lambda d: 10),  # The 10-bin angle label.
-    'dsprites_rendered': (lambda d: procedural.DspritesSource(), lambda d: 3),
+    # Rendered at data.image_size, so smaller sprites stay binary.
+    'dsprites_rendered': (lambda d: procedural.DspritesSource(d.image_size), lambda d: 3),
     **{toy: (lambda d, toy=toy: procedural.ToySource(toy, d.num_examples or 10_000,
                                                       d.procedural_seed),
              lambda d, toy=toy: _toy_classes(toy))
@@ -200,26 +210,34 @@ def _load(data: ml_collections.ConfigDict) -> Source:
   if data.name not in PROCEDURAL and data.name not in TFDS_DATASETS:
     raise ValueError(f'config.data.name={data.name!r} is not a dataset; choose one of: '
                      f'{", ".join(DATASETS)}')
+  if data.labels_path and not data.path:
+    raise ValueError('config.data.labels_path is set but config.data.path is not; set both '
+                     '(IDX images and labels) or neither')
   if data.path:
     if data.name in PROCEDURAL:
       raise ValueError(f'config.data.path is set but config.data.name={data.name!r} is '
                        'procedural; set the name of the dataset the files hold (e.g. mnist)')
-    return ArraySource(*files.load(data.path, data.labels_path))
+    images, labels = files.load(data.path, data.labels_path)
+    if data.num_classes and labels.max() >= data.num_classes:
+      raise ValueError(f'config.data.num_classes={data.num_classes} does not fit the labels in '
+                       f'{data.path} (up to {labels.max()}): use {labels.max() + 1} or more')
+    source = ArraySource(images, labels)
+    fix = IMAGE_FIXES.get(data.name)
+    return MappedSource(source, fix) if fix else source
   if data.name in PROCEDURAL:
     return PROCEDURAL[data.name][0](data)
   return TfdsSource(data.name, data.train_split, data.data_dir, TFDS_DATASETS[data.name][0](data))
 
 
-def _check_num_classes(data: ml_collections.ConfigDict, source: Source) -> None:
+def _check_num_classes(data: ml_collections.ConfigDict) -> None:
+  """The named dataset's class count (local files are checked against their labels on load)."""
   if data.path:
-    expected = int(source.labels.max()) + 1
-    ok = data.num_classes >= expected or data.num_classes == 0
-  else:
-    expected = (PROCEDURAL.get(data.name) or TFDS_DATASETS[data.name])[1](data)
-    ok = data.num_classes in (0, expected)
-  if not ok:
+    return
+  expected = (PROCEDURAL.get(data.name) or TFDS_DATASETS[data.name])[1](data)
+  if data.num_classes not in (0, expected):
+    use = f'{expected} (or 0 for no probe)' if expected else '0 (it has no classes)'
     raise ValueError(f'config.data.num_classes={data.num_classes} does not fit '
-                     f'{data.name!r}: use {expected} (or 0 for no probe)')
+                     f'{data.name!r}: use {use}')
 
 
 def split_indices(n: int, valid_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -233,6 +251,9 @@ def split_indices(n: int, valid_fraction: float, seed: int) -> tuple[np.ndarray,
     raise ValueError(f'config.data.valid_fraction={valid_fraction} must be in (0, 1)')
   order = np.random.default_rng(seed).permutation(n)
   num_valid = max(1, int(round(n * valid_fraction)))
+  if num_valid >= n:
+    raise ValueError(f'config.data.valid_fraction={valid_fraction} leaves no training examples '
+                     f'of {n}')
   return np.sort(order[num_valid:]), order[:num_valid]
 
 
@@ -248,12 +269,13 @@ def build(config: ml_collections.ConfigDict) -> tuple[Source, Source]:
   """(train, valid) sources for config.data: fitted to image_size, split, optionally subset."""
   data = config.data
   full = _load(data)
-  _check_num_classes(data, full)
+  _check_num_classes(data)
   native = np.shape(full[0]['image'])
   if len(native) == 3:  # Images (the 2-D toys are points and pass through).
-    transforms.check_fit(data.fit, native, data.image_size)
-    if native[:2] != (data.image_size,) * 2:
-      full = MappedSource(full, lambda image: transforms.fit(image, data.image_size, data.fit))
+    size, method = int(data.image_size), data.fit
+    transforms.check_fit(method, native, size)
+    if native[:2] != (size, size):
+      full = MappedSource(full, lambda image: transforms.fit(image, size, method))
   train, valid = split_indices(len(full), data.valid_fraction, data.split_seed)
   if data.train_subset:
     train = train[subset_indices(len(train), data.train_subset, data.subset_seed)]

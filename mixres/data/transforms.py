@@ -23,6 +23,8 @@ def _array(image: Image.Image, channels: int) -> np.ndarray:
 
 def check_fit(method: str, native: tuple[int, ...], size: int) -> None:
   """Raises ValueError naming the fields if images of shape `native` cannot become size x size."""
+  if size < 1:
+    raise ValueError(f'config.data.image_size={size} must be >= 1')
   if method not in FITS:
     raise ValueError(f'config.data.fit={method!r} is not a fit; choose one of: '
                      f'{", ".join(FITS)}')

@@ -24,8 +24,8 @@ def num_scales(width: int, latent_width: int) -> int:
   scales = round(math.log2(ratio)) if ratio >= 1 else -1
   if latent_width < 1 or scales < 1 or latent_width * 2**scales != width:
     raise ValueError(
-        f'config.model.width={width} cannot be reached from '
-        f'config.model.latent_width={latent_width}: width must be latent_width * 2**n '
+        f'config.data.image_size={width} cannot be reached from '
+        f'config.model.latent_width={latent_width}: image_size must be latent_width * 2**n '
         f'with n >= 1 (e.g. {max(latent_width, 1) * 2}, {max(latent_width, 1) * 4}, '
         f'{max(latent_width, 1) * 8})')
   return scales
