@@ -9,7 +9,6 @@ import json
 import os
 from typing import Any
 
-import jax
 import ml_collections
 import orbax.checkpoint as ocp
 

@@ -2,7 +2,6 @@
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from mixres import parallel
 from mixres.data import pipeline
