@@ -34,8 +34,7 @@ def validate(config: ml_collections.ConfigDict) -> None:
     raise ValueError(f'config.num_train_steps={config.num_train_steps} must be >= 0')
   if float(config.num_epochs) < 0:
     raise ValueError(f'config.num_epochs={config.num_epochs} must be >= 0')
-  for field in ('data.num_examples', 'data.train_subset', 'data.augment.num_views',
-                'eval.max_examples'):
+  for field in ('data.num_examples', 'data.train_subset', 'eval.max_examples'):
     value = config
     for key in field.split('.'):
       value = value[key]
@@ -125,7 +124,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
   state, meta = experiment.restore_or_init()
   step = int(state.step)
   best = dict(meta.get('best', {}))
-  # The data iterator's position: the index of the next batch (mixres/data/pipeline.py).
+  # The data iterator resumes where the checkpoint says; batch i feeds step i, so a saved
+  # position is the step (mixres/data/pipeline.py).
   position = int(meta.get('data', {}).get('position', step))
   logging.info('%s at step %d on %d devices (%d processes)', config.objective, step,
                experiment.mesh.size, jax.process_count())
@@ -145,8 +145,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
 
   def save(force: bool = False):
     meta = {'config': json.loads(config.to_json()), 'best': best, 'step': step,
-            'data': {'position': position,
-                     'train_examples': len(experiment.train_source)}}
+            'data': {'position': step, 'train_examples': len(experiment.train_source)}}
     ckpt.save(step, state, meta, force=force)
 
   def evaluate():
@@ -165,7 +164,6 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
     state, metrics = experiment.train_step(step)(state, next(batch_iter))
     history.append(metrics)
     step += 1
-    position += 1
     if step % config.log_every == 0 or step == num_steps:
       scalars = _mean_metrics(history)
       history = []
