@@ -60,6 +60,14 @@ def get_config() -> ml_collections.ConfigDict:
   config.recon = 'l1'  # Reference code: 'l1' (mean |x - x_hat|); the paper writes 'l2'.
   config.gen_every = 5  # Reference code: D every step, G every 5th step.
 
+  # Per-method settings: each objective reads only its own section (mixres/objectives/).
+  config.ae = ml_collections.ConfigDict()  # Plain AE baselines of the ACAI lines table.
+  config.acai = ml_collections.ConfigDict()  # REFERENCE.md section 2.
+  config.gaia = ml_collections.ConfigDict()  # REFERENCE.md section 3.
+  config.augint = ml_collections.ConfigDict()  # REFERENCE.md section 4.
+  config.dim = ml_collections.ConfigDict()  # REFERENCE.md section 5.
+  config.vae = ml_collections.ConfigDict()  # VAE / beta-VAE.
+
   # Adam(1e-4, b1=0.5, b2=0.99) with coupled L2 weight decay 1e-5 (PyTorch Adam semantics),
   # the same for generator, discriminator and probe.
   config.optim = ml_collections.ConfigDict()

@@ -18,6 +18,7 @@ class InterpolationFigure:
 
   def __init__(self, objective, config, mesh, valid_source):
     del mesh  # A handful of images: runs replicated.
+    self.objective = objective
     n, self.steps = config.eval.figure_pairs, config.eval.figure_steps
     if len(valid_source) < 2 * n:
       raise ValueError(f'config.eval.figure_pairs={n} needs {2 * n} validation images; the '
@@ -36,6 +37,7 @@ class InterpolationFigure:
     self._decode_path = jax.jit(decode_path)
 
   def __call__(self, state):
-    path = np.asarray(self._decode_path(state.params, self.x1, self.x2))  # (S, n, H, W, C)
+    params = self.objective.inference_params(state)
+    path = np.asarray(self._decode_path(params, self.x1, self.x2))  # (S, n, H, W, C)
     rows = np.concatenate([self.x1[None], path, self.x2[None]]).swapaxes(0, 1)
     return {}, {f'interpolation/{self.mixer}': figures.grid(rows)}

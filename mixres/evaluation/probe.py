@@ -31,6 +31,6 @@ class ProbeAccuracy:
     for batch in pipeline.eval_batches(self.source, self.config.eval.batch_size,
                                        self.config.eval.max_examples):
       batch = parallel.to_global(self.mesh, parallel.process_rows(batch))
-      h, n = self._correct(state.params, batch)
+      h, n = self._correct(self.objective.inference_params(state), batch)
       hits, total = hits + float(h), total + float(n)
     return {'probe/val_accuracy': hits / total}, {}

@@ -91,11 +91,16 @@ class Objective:
   def group_params(self, params: dict[str, Any], group: str) -> dict[str, Any]:
     return {name: params[name] for name in self.group_networks(group)}
 
-  def apply_gradients(self, state: TrainState, group: str, grads: dict[str, Any]
-                      ) -> tuple[TrainState, Metrics]:
-    """One optimiser step of `group` on `grads` (a dict over the group's networks)."""
+  def apply_gradients(self, state: TrainState, group: str, grads: dict[str, Any],
+                      lr_scale: jax.Array | float = 1.0) -> tuple[TrainState, Metrics]:
+    """One optimiser step of `group` on `grads` (a dict over the group's networks).
+
+    lr_scale multiplies this step's learning rate (GAIA's balanced learning rates); Adam's
+    update is linear in the learning rate, so scaling the update is exactly that.
+    """
     old = self.group_params(state.params, group)
     updates, opt_state = self.optimizers[group].update(grads, state.opt_state[group], old)
+    updates = jax.tree.map(lambda u: lr_scale * u, updates)
     new = optax.apply_updates(old, updates)
     state = state.replace(params={**state.params, **new},
                           opt_state={**state.opt_state, group: opt_state})
@@ -145,7 +150,11 @@ class Objective:
                    'probe/train_accuracy': losses.accuracy(logits, labels)}
 
   # ---------------------------------------------------------------------------------------------
-  # Inference, for evaluators.
+  # Inference, for evaluators: they call encode/decode/probe_logits on inference_params(state).
+
+  def inference_params(self, state: TrainState) -> dict[str, Any]:
+    """What evaluators pass to encode/decode; objectives with running statistics add them."""
+    return state.params
 
   def encode(self, params: dict[str, Any], images: jax.Array) -> jax.Array:
     return self.networks['encoder'].apply({'params': params['encoder']}, images)
