@@ -1,0 +1,134 @@
+"""Paper-style tables from finished runs: mean +- std over seeds, optionally beside the paper's.
+
+  python -m mixres.report runs/            # every workdir under runs/, probe accuracy
+  python -m mixres.report runs/ --published --metric=best/probe/val_accuracy
+  python -m mixres.report runs/ --metric=lines/mean_distance --scale=1000
+
+A run is a directory holding `config.json` and `metrics.jsonl` (what mixres.main writes). Its
+value is the metric's last logged value: for `best/...` metrics that is the best over training,
+the AMR paper's protocol. Columns are settings, rows are table rows: both from `config.setting`
+('svhn:mixup2', set by the configs/amr_*.py files), else the dataset and a label built from the
+objective, mixer and k. Runs of one cell that differ in lambda get one row per lambda (a sweep).
+"""
+
+import collections
+import json
+import os
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+from absl import app
+from absl import flags
+
+from configs import amr_paper
+
+_METRIC = flags.DEFINE_string('metric', 'best/probe/val_accuracy', 'metrics.jsonl key to report')
+_SCALE = flags.DEFINE_float('scale', 100.0, 'multiply values by this (100: accuracy in %)')
+_PUBLISHED = flags.DEFINE_bool('published', False, "add the AMR paper's numbers beside ours")
+_DIGITS = flags.DEFINE_integer('digits', 2, 'decimals in the table')
+
+# What the AMR paper's published numbers measure, per setting (Table 4 is not probe accuracy).
+PUBLISHED_METRIC = collections.defaultdict(lambda: 'best/probe/val_accuracy',
+                                           dsprites='best/disentanglement/factor_vae')
+
+
+def find_runs(roots: Iterable[str]) -> list[str]:
+  """Every directory under `roots` (themselves included) with a config.json and metrics.jsonl."""
+  runs = []
+  for root in roots:
+    if not os.path.isdir(root):
+      raise FileNotFoundError(f'{root}: no such directory (pass workdirs or their parents)')
+    for path, _, files in os.walk(root):
+      if 'config.json' in files and 'metrics.jsonl' in files:
+        runs.append(path)
+  return sorted(runs)
+
+
+def last_value(metrics_path: str, metric: str) -> float | None:
+  """The metric's last logged value in a metrics.jsonl file, or None if it was never logged."""
+  value = None
+  with open(metrics_path) as f:
+    for line in f:
+      record = json.loads(line)
+      if metric in record:
+        value = float(record[metric])
+  return value
+
+
+def _label(config: dict[str, Any]) -> str:
+  """The table row of a run without a paper setting, e.g. 'amr mixup k=3'."""
+  if config['objective'] == 'amr':
+    return f'amr {config["mixer"]} k={config["k"]}'
+  return config['objective']
+
+
+def run_cell(config: dict[str, Any]) -> tuple[str, str]:
+  """(column, row) of a run: its paper setting if it has one, else dataset and method."""
+  if config.get('setting'):
+    column, row = config['setting'].split(':', 1)
+    return column, row
+  return config['data']['name'], _label(config)
+
+
+def collect(runs: Sequence[str], metric: str) -> dict[tuple[str, str], list[tuple[float, float]]]:
+  """(column, row) -> [(lambda, value)] for every run that logged the metric."""
+  cells = collections.defaultdict(list)
+  for run in runs:
+    with open(os.path.join(run, 'config.json')) as f:
+      config = json.load(f)
+    value = last_value(os.path.join(run, 'metrics.jsonl'), metric)
+    if value is not None:
+      cells[run_cell(config)].append((float(config.get('lam', 0.0)), value))
+  return cells
+
+
+def _stat(values: Sequence[float], scale: float, digits: int) -> str:
+  values = np.asarray(values) * scale
+  if len(values) == 1:
+    return f'{values[0]:.{digits}f} (n=1)'
+  return f'{values.mean():.{digits}f} +- {values.std():.{digits}f} (n={len(values)})'
+
+
+def table(cells: dict[tuple[str, str], list[tuple[float, float]]], scale: float = 100.0,
+          digits: int = 2, published: str = '') -> str:
+  """A Markdown table: one column per setting, one row per table row (and lambda if swept).
+
+  published: a metric name; the paper's numbers for it are added as '<row> (paper)' rows.
+  """
+  columns = sorted({c for c, _ in cells})
+  rows = collections.defaultdict(dict)  # row label -> column -> cell text
+  for (column, row), runs in cells.items():
+    lams = sorted({lam for lam, _ in runs})
+    for lam in lams:
+      label = row if len(lams) == 1 else f'{row} (lam={lam:g})'
+      values = [v for l, v in runs if l == lam]
+      rows[label][column] = _stat(values, scale, digits)
+  if published:  # The paper's own number under each of our cells, and its rows we lack.
+    for column in columns:
+      if PUBLISHED_METRIC[column] != published:
+        continue
+      for row, (mean, std) in amr_paper.PUBLISHED.get(column, {}).items():
+        rows[f'{row} (paper)'][column] = f'{mean:.2f} +- {std:.2f}'
+  order = sorted(rows, key=lambda r: (r.replace(' (paper)', ''), r.endswith('(paper)')))
+  lines = ['| row | ' + ' | '.join(columns) + ' |', '|---' * (len(columns) + 1) + '|']
+  for row in order:
+    lines.append(f'| {row} | ' + ' | '.join(rows[row].get(c, '-') for c in columns) + ' |')
+  return '\n'.join(lines)
+
+
+def main(argv: Sequence[str]) -> None:
+  roots = argv[1:] or ['runs']
+  try:
+    runs = find_runs(roots)
+  except FileNotFoundError as e:
+    raise SystemExit(f'mixres.report: {e}') from None
+  cells = collect(runs, _METRIC.value)
+  if not cells:
+    raise SystemExit(f'mixres.report: no run under {", ".join(roots)} logged '
+                     f'--metric={_METRIC.value!r} ({len(runs)} runs found)')
+  print(f'{_METRIC.value} x {_SCALE.value:g}, mean +- std over runs ({len(runs)} runs)\n')
+  print(table(cells, _SCALE.value, _DIGITS.value, _METRIC.value if _PUBLISHED.value else ''))
+
+
+if __name__ == '__main__':
+  app.run(main)

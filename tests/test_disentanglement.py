@@ -1,0 +1,106 @@
+"""FactorVAE and beta-VAE metrics: ground truth scores 1, random codes about 1/K, hand cases."""
+
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+import pytest
+
+from mixres.data import procedural
+from mixres.data import sources
+from mixres.evaluation import disentanglement as dis
+
+SIZES = procedural.DSPRITES_SIZES
+VOTES = dict(num_train=300, num_test=300)
+
+
+def ground_truth(factors):
+  """The factors themselves, with a different scale per dimension and a shuffled order."""
+  return factors[:, [3, 0, 4, 2, 1]] * np.array([0.1, 5.0, 1.0, 3.0, 0.01])
+
+
+def random_codes(seed):
+  rng = np.random.default_rng(seed)
+  return lambda factors: rng.standard_normal((len(factors), 6))
+
+
+def test_majority_vote_hand_computed():
+  train = (np.array([0, 0, 0, 1, 1, 2]), np.array([3, 3, 1, 0, 0, 2]))
+  # Classifier: dim 0 -> 3, dim 1 -> 0, dim 2 -> 2, dim 3 -> nothing (no training votes).
+  test = (np.array([0, 0, 1, 2, 3]), np.array([3, 1, 0, 2, 4]))
+  assert dis.majority_vote_accuracy(train, test, num_dims=4, num_factors=5) == 3 / 5
+
+
+def test_factor_vae_votes_pick_the_fixed_factor_of_ground_truth():
+  rng = np.random.default_rng(0)
+  scale = dis.code_scale(ground_truth, SIZES, rng, 2000)
+  dims, factors = dis.factor_vae_votes(ground_truth, SIZES, scale, rng, 50, 100)
+  # Ground-truth dimension j holds factor [3, 0, 4, 2, 1][j].
+  np.testing.assert_array_equal(np.array([3, 0, 4, 2, 1])[dims], factors)
+
+
+def test_factor_vae_ground_truth_scores_one_random_about_a_fifth():
+  assert dis.factor_vae_score(ground_truth, SIZES, np.random.default_rng(1), **VOTES) == 1.0
+  score = dis.factor_vae_score(random_codes(2), SIZES, np.random.default_rng(3), **VOTES)
+  assert 0.1 < score < 0.32, score
+
+
+def test_constant_dimensions_are_never_chosen():
+  with_constant = lambda f: np.concatenate([np.zeros((len(f), 1)), ground_truth(f)], 1)
+  rng = np.random.default_rng(4)
+  scale = dis.code_scale(with_constant, SIZES, rng, 1000)
+  assert scale[0] == 0
+  dims, _ = dis.factor_vae_votes(with_constant, SIZES, scale, rng, 30, 50)
+  assert (dims > 0).all()
+  assert dis.factor_vae_score(with_constant, SIZES, rng, **VOTES) == 1.0
+  with pytest.raises(ValueError, match='every code dimension is constant'):
+    dis.factor_vae_votes(lambda f: np.ones((len(f), 3)), SIZES, np.zeros(3), rng, 2, 4)
+
+
+def test_beta_vae_ground_truth_scores_one_random_about_a_fifth():
+  features, factors = dis.beta_vae_features(ground_truth, SIZES, np.random.default_rng(5), 20, 64)
+  # The shared factor's dimension differs by exactly 0 in every pair.
+  shared_dim = np.array([1, 4, 3, 0, 2])[factors]
+  assert (features[np.arange(20), shared_dim] == 0).all()
+  assert dis.beta_vae_score(ground_truth, SIZES, np.random.default_rng(6), **VOTES) >= 0.99
+  score = dis.beta_vae_score(random_codes(7), SIZES, np.random.default_rng(8), **VOTES)
+  assert 0.1 < score < 0.32, score
+
+
+class _InkStatistics:
+  """A hand-made 'encoder' of sprites: ink amount and its centroid (scale, x, y)."""
+
+  def inference_params(self, state):
+    return state
+
+  def encode(self, params, images):
+    ink = (images + 1.0) / 2.0
+    rows, cols = jnp.arange(images.shape[1]), jnp.arange(images.shape[2])
+    mass = ink.sum((1, 2, 3))
+    return jnp.stack([mass, (ink.sum((2, 3)) * rows).sum(1) / mass,
+                     (ink.sum((1, 3)) * cols).sum(1) / mass], -1)
+
+
+def test_evaluator_on_rendered_sprites():
+  config = ml_collections.ConfigDict({
+      'data': {'name': 'dsprites_rendered', 'image_size': 32, 'valid_fraction': 0.01,
+               'split_seed': 0},
+      'eval': {'batch_size': 256, 'disentanglement': {
+          'seed': 0, 'num_train': 40, 'num_test': 40, 'factor_vae_batch': 20,
+          'beta_vae_batch': 16, 'scale_examples': 500}}})
+  full = procedural.DspritesSource(32)
+  _, valid_indices = sources.split_indices(len(full), 0.01, 0)
+  evaluator = dis.Disentanglement(_InkStatistics(), config, None,
+                                  sources.SubsetSource(full, valid_indices))
+  scalars, images = evaluator({})
+  assert set(scalars) == set(dis.Disentanglement.maximize) and not images
+  # Ink and centroid carry scale, x and y (3 of 5 factors) but not shape or orientation; three
+  # dimensions can vote for at most 3 factors, so FactorVAE is near 3/5 at best.
+  assert 0.25 < scalars['disentanglement/factor_vae'] <= 0.65, scalars
+  assert 0.5 < scalars['disentanglement/beta_vae'] < 0.95, scalars
+  assert evaluator({}) == (scalars, {})  # Fixed votes: the same model scores the same.
+
+
+def test_evaluator_needs_dsprites():
+  config = ml_collections.ConfigDict({'data': {'name': 'digits'}})
+  with pytest.raises(ValueError, match="needs config.data.name='dsprites'"):
+    dis.Disentanglement(_InkStatistics(), config, None, None)

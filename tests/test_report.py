@@ -1,0 +1,75 @@
+"""mixres.report: runs -> paper-shaped tables, mean +- std over seeds, lambda sweeps, published."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+
+from mixres import report
+
+
+def write_run(root, name, values, setting='', lam=10.0, **config):
+  """A fake workdir: config.json and a metrics.jsonl whose 'best/...' grows over evaluations."""
+  path = os.path.join(root, name)
+  os.makedirs(path)
+  config = {'objective': 'amr', 'mixer': 'mixup', 'k': 2, 'lam': lam, 'setting': setting,
+            'data': {'name': 'mnist'}, **config}
+  with open(os.path.join(path, 'config.json'), 'w') as f:
+    json.dump(config, f)
+  with open(os.path.join(path, 'metrics.jsonl'), 'w') as f:
+    for step, value in enumerate(values):
+      f.write(json.dumps({'step': step, 'gen/loss': 1.0}) + '\n')
+      f.write(json.dumps({'step': step, 'best/probe/val_accuracy': value}) + '\n')
+  return path
+
+
+def test_table_mean_std_over_seeds_and_lambda_rows(tmp_path):
+  root = str(tmp_path)
+  write_run(root, 'a/s0', [0.5, 0.97], setting='mnist:mixup2')
+  write_run(root, 'a/s1', [0.5, 0.99], setting='mnist:mixup2')
+  write_run(root, 'b/s0', [0.96], setting='mnist:ae_gan', lam=5.0)
+  write_run(root, 'b/s1', [0.94], setting='mnist:ae_gan', lam=20.0)
+  write_run(root, 'c', [0.40], objective='amr', mixer='bernoulli', k=3,
+            data={'name': 'digits'})
+  os.makedirs(os.path.join(root, 'not_a_run'))
+  runs = report.find_runs([root])
+  assert len(runs) == 5
+  cells = report.collect(runs, 'best/probe/val_accuracy')
+  assert sorted(cells[('mnist', 'mixup2')]) == [(10.0, 0.97), (10.0, 0.99)]  # Last value.
+  text = report.table(cells)
+  lines = text.splitlines()
+  assert lines[0] == '| row | digits | mnist |'
+  assert '| mixup2 | - | 98.00 +- 1.00 (n=2) |' in lines  # numpy std (ddof=0) of 97, 99.
+  assert '| ae_gan (lam=5) | - | 96.00 (n=1) |' in lines
+  assert '| ae_gan (lam=20) | - | 94.00 (n=1) |' in lines
+  assert '| amr bernoulli k=3 | 40.00 (n=1) | - |' in lines
+
+
+def test_published_rows_only_for_their_metric(tmp_path):
+  root = str(tmp_path)
+  write_run(root, 'r', [0.98], setting='mnist:mixup2')
+  cells = report.collect(report.find_runs([root]), 'best/probe/val_accuracy')
+  text = report.table(cells, published='best/probe/val_accuracy')
+  assert '| mixup2 (paper) | 98.01 +- 0.10 |' in text.splitlines()
+  # Table 4's numbers are a disentanglement metric: never beside probe accuracy.
+  write_run(root, 'd', [0.33], setting='dsprites:mixup2')
+  cells = report.collect(report.find_runs([root]), 'best/probe/val_accuracy')
+  text = report.table(cells, published='best/probe/val_accuracy')
+  assert '49.00' not in text
+
+
+def test_command_line(tmp_path):
+  write_run(str(tmp_path), 'r', [0.5], setting='svhn:bern2')
+  env = {**os.environ, 'PYTHONPATH': os.getcwd()}
+  out = subprocess.run([sys.executable, '-m', 'mixres.report', str(tmp_path), '--published'],
+                       capture_output=True, text=True, env=env, check=True).stdout
+  assert '| bern2 | 50.00 (n=1) |' in out and '| bern2 (paper) | 38.31 +- 2.68 |' in out
+  missing = subprocess.run([sys.executable, '-m', 'mixres.report', str(tmp_path), '--metric=x'],
+                           capture_output=True, text=True, env=env)
+  assert missing.returncode == 1
+  assert missing.stderr.strip().splitlines() == [
+      f"mixres.report: no run under {tmp_path} logged --metric='x' (1 runs found)"]
+  np.testing.assert_equal(report.last_value(os.path.join(tmp_path, 'r', 'metrics.jsonl'), 'x'),
+                          None)
