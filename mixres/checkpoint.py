@@ -12,9 +12,10 @@ from typing import Any
 import ml_collections
 import orbax.checkpoint as ocp
 
-# Fields that may change between a run and its resumption: how long and how often, not what.
+# Fields that may change between a run and its resumption: how long and how often, not what;
+# also anything under config.eval (how the run is measured, not what it trains).
 RESUMABLE_FIELDS = ('num_train_steps', 'num_epochs', 'log_every', 'eval_every',
-                    'checkpoint_every', 'keep_checkpoints')
+                    'checkpoint_every', 'keep_checkpoints', 'eval.*')
 
 
 def _flatten(tree: dict[str, Any], prefix: str = '') -> dict[str, Any]:
@@ -31,7 +32,12 @@ def config_differences(saved: dict[str, Any], config: ml_collections.ConfigDict)
   """Fields whose values differ, ignoring RESUMABLE_FIELDS."""
   old, new = _flatten(saved), _flatten(json.loads(config.to_json()))
   return sorted(k for k in set(old) | set(new)
-                if k not in RESUMABLE_FIELDS and old.get(k, '<unset>') != new.get(k, '<unset>'))
+                if not _resumable(k) and old.get(k, '<unset>') != new.get(k, '<unset>'))
+
+
+def _resumable(field: str) -> bool:
+  return any(field == f or (f.endswith('.*') and field.startswith(f[:-1]))
+             for f in RESUMABLE_FIELDS)
 
 
 class Checkpointer:

@@ -23,3 +23,16 @@ def grid(tiles: np.ndarray, gap: int = 2, scale: int = 2) -> np.ndarray:
       top, left = gap + r * (h + gap), gap + c * (w + gap)
       out[top:top + h, left:left + w] = tiles[r, c]
   return out
+
+
+def labelled_rows(mosaic: np.ndarray, labels: list[str], width: int = 150) -> np.ndarray:
+  """A white margin left of a `grid` mosaic with one text label per row of tiles."""
+  from PIL import Image, ImageDraw  # Imported here: only labelled figures need drawing.
+  height = mosaic.shape[0]
+  row_height = height / len(labels)
+  canvas = Image.new('RGB', (width + mosaic.shape[1], height), 'white')
+  canvas.paste(Image.fromarray(mosaic), (width, 0))
+  draw = ImageDraw.Draw(canvas)
+  for i, label in enumerate(labels):
+    draw.text((4, int((i + 0.5) * row_height) - 5), label[:24], fill='black')
+  return np.asarray(canvas)

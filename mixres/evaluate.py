@@ -1,0 +1,136 @@
+"""Evaluate finished runs from their checkpoints, and compare their interpolations.
+
+  # Any evaluators on a workdir's latest checkpoint (default: those its config lists):
+  python -m mixres.evaluate --workdir=runs/lines_acai --evaluators=lines,clustering
+  # The AMR paper's Figure 7: the same validation pairs, pixel blend then one row per run:
+  python -m mixres.evaluate --compare=runs/ae_gan,runs/acai,runs/amr --out=figure7.png
+
+Evaluation results go to WORKDIR/evaluation/step_<N>.json and its figures beside it; the
+training logs are left alone. The run's config comes from its checkpoint, so evaluation sees
+exactly the data and networks the run trained; only config.eval fields may be changed
+(--evaluators, --max_examples).
+"""
+
+import json
+import os
+import sys
+from typing import Sequence
+
+from absl import app
+from absl import flags
+from absl import logging
+
+_WORKDIR = flags.DEFINE_string('workdir', None, 'A run directory (with checkpoints/).')
+_EVALUATORS = flags.DEFINE_list('evaluators', None, 'Evaluators to run; default: the config\'s.')
+_MAX_EXAMPLES = flags.DEFINE_integer('max_examples', None, 'Override config.eval.max_examples.')
+_COMPARE = flags.DEFINE_list('compare', None, 'Run directories for an interpolation comparison.')
+_OUT = flags.DEFINE_string('out', 'interpolation_comparison.png', 'PNG path for --compare.')
+_PAIRS = flags.DEFINE_integer('pairs', 4, '--compare: validation pairs shown.')
+_STEPS = flags.DEFINE_integer('steps', 10, '--compare: images per interpolation, ends included.')
+
+
+def saved_config(workdir: str):
+  """The config of the latest checkpoint in `workdir`; FileNotFoundError if there is none."""
+  import ml_collections
+  from orbax import checkpoint as ocp
+  from mixres import checkpoint
+  ckpt = checkpoint.Checkpointer(os.path.join(workdir, 'checkpoints'))
+  step = ckpt.latest_step()
+  if step is None:
+    raise FileNotFoundError(f'--workdir={workdir}: no checkpoint under {workdir}/checkpoints')
+  meta = ckpt.manager.restore(step, args=ocp.args.Composite(meta=ocp.args.JsonRestore())).meta
+  ckpt.close()
+  return ml_collections.ConfigDict(meta['config'])
+
+
+def restore(workdir: str, config=None):
+  """(experiment, state) of `workdir`'s latest checkpoint."""
+  from mixres import train
+  experiment = train.Experiment(config or saved_config(workdir), workdir)
+  state, _ = experiment.restore_or_init()
+  return experiment, state
+
+
+def evaluate_checkpoint(workdir: str, evaluators: Sequence[str] | None = None,
+                        max_examples: int | None = None) -> dict[str, float]:
+  """Runs evaluators on the latest checkpoint; writes evaluation/step_<N>.json and PNGs."""
+  from PIL import Image
+  config = saved_config(workdir)
+  if evaluators:
+    config.eval.evaluators = list(evaluators)
+  if max_examples is not None:
+    config.eval.max_examples = max_examples
+  experiment, state = restore(workdir, config)
+  scalars, images = experiment.evaluate(state)
+  step = int(state.step)
+  out = os.path.join(workdir, 'evaluation')
+  os.makedirs(out, exist_ok=True)
+  with open(os.path.join(out, f'step_{step}.json'), 'w') as f:
+    json.dump({'step': step, 'evaluators': list(config.eval.evaluators), **scalars}, f, indent=2)
+  for name, image in images.items():
+    Image.fromarray(image).save(os.path.join(out, f'{name.replace("/", "_")}_{step}.png'))
+  experiment.checkpointer.close()
+  return scalars
+
+
+def compare_interpolations(workdirs: Sequence[str], pairs: int = 4, steps: int = 10):
+  """Rows per pair: pixel blend, then each run's decoded mixup path, for the same pairs.
+
+  Returns (uint8 mosaic, row labels). The pairs are validation images (i, pairs + i) of the
+  first run's data; every run must have been trained on images of the same shape.
+  """
+  import jax
+  import numpy as np
+  from mixres import mixers
+  from mixres.data import pipeline
+  from mixres.evaluation import figures
+  runs = [restore(w) for w in workdirs]
+  source = runs[0][0].valid_source
+  x = pipeline.to_model_input(np.stack([source[i]['image'] for i in range(2 * pairs)]))
+  x1, x2 = x[:pairs], x[pairs:]
+  p = np.linspace(0.0, 1.0, steps).reshape(-1, 1, 1, 1, 1)
+  rows, labels = [(1 - p) * x1[None] + p * x2[None]], ['pixel blend']
+  for workdir, (experiment, state) in zip(workdirs, runs):
+    if experiment.image_shape != x.shape[1:]:
+      raise ValueError(f'--compare: {workdir} trained on {experiment.image_shape} images, '
+                       f'{workdirs[0]} on {x.shape[1:]}; compare runs on the same data')
+    objective = experiment.objective
+
+    @jax.jit
+    def decode_path(params, x1, x2, objective=objective):
+      h1, h2 = objective.encode(params, x1), objective.encode(params, x2)
+      path = mixers.interpolation_path('mixup', h1, h2, steps, jax.random.PRNGKey(0))
+      return objective.decode(params, path.reshape(-1, *path.shape[2:]))
+
+    decoded = decode_path(objective.inference_params(state), x1, x2)
+    rows.append(np.asarray(decoded).reshape(steps, pairs, *x.shape[1:]))
+    labels.append(f'{os.path.basename(os.path.normpath(workdir))} ({experiment.config.objective})')
+    experiment.checkpointer.close()
+  # (methods, S, pairs, ...) -> one row per (pair, method), pairs outermost.
+  tiles = np.stack(rows).transpose(2, 0, 1, 3, 4, 5).reshape(-1, steps, *x.shape[1:])
+  return figures.labelled_rows(figures.grid(tiles), labels * pairs), labels
+
+
+def main(argv: Sequence[str]) -> None:
+  if len(argv) > 1:
+    raise app.UsageError(f'unexpected arguments {argv[1:]}')
+  if bool(_WORKDIR.value) == bool(_COMPARE.value):
+    sys.exit('error: pass exactly one of --workdir (evaluate a run) or --compare (a figure)')
+  if not flags.FLAGS['verbosity'].present:
+    logging.set_verbosity(logging.WARNING)  # Orbax logs every restore at INFO.
+  try:
+    if _COMPARE.value:
+      from PIL import Image
+      mosaic, labels = compare_interpolations(_COMPARE.value, _PAIRS.value, _STEPS.value)
+      Image.fromarray(mosaic).save(_OUT.value)
+      print(f'wrote {_OUT.value}: {_PAIRS.value} pairs x rows {labels}')
+    else:
+      scalars = evaluate_checkpoint(_WORKDIR.value, _EVALUATORS.value, _MAX_EXAMPLES.value)
+      print(json.dumps({k: round(v, 6) for k, v in sorted(scalars.items())}))
+  except (ValueError, FileNotFoundError) as e:  # Bad input: one line, no traceback.
+    print(f'error: {e}', file=sys.stderr)
+    sys.exit(2)
+
+
+if __name__ == '__main__':
+  app.run(main)
