@@ -4,6 +4,8 @@
   python -m mixres.evaluate --workdir=runs/lines_acai --evaluators=lines,clustering
   # The AMR paper's Figure 7: the same validation pairs, pixel blend then one row per run:
   python -m mixres.evaluate --compare=runs/ae_gan,runs/acai,runs/amr --out=figure7.png
+  # 2-D runs (model.arch 'mlp'): decoded random mixes over the data, one panel per run:
+  python -m mixres.evaluate --compare=runs/spiral_beta0,runs/spiral_beta10 --out=beta.png
 
 Evaluation results go to WORKDIR/evaluation/step_<N>.json and its figures beside it; the
 training logs are left alone. The run's config comes from its checkpoint, so evaluation sees
@@ -111,6 +113,32 @@ def compare_interpolations(workdirs: Sequence[str], pairs: int = 4, steps: int =
   return figures.labelled_rows(figures.grid(tiles), labels * pairs), labels
 
 
+def compare_toys(workdirs: Sequence[str]):
+  """2-D runs side by side: each run's decoded random mixes over its data (toy_mixes).
+
+  Returns (uint8 panel figure, [(workdir, scalars)]), e.g. the AMR supplement's beta study.
+  """
+  from mixres.evaluation import figures
+  from mixres.evaluation import toys
+  panels, labels, results = [], [], []
+  for workdir in workdirs:
+    experiment, state = restore(workdir)
+    if experiment.image_shape != (2,):
+      raise ValueError(f'--compare: {workdir} trained on {experiment.image_shape} inputs; '
+                       'a comparison of 2-D runs needs every run on 2-D points')
+    evaluator = toys.ToyMixes(experiment.objective, experiment.config, None,
+                              experiment.valid_source)
+    scalars, images = evaluator(state)
+    config = experiment.config
+    panels.append(images['toy/mixes'])
+    labels.append(f'{os.path.basename(os.path.normpath(workdir))} {config.objective}'
+                  f' beta={config.beta:g}' if config.objective == 'amr' else
+                  f'{os.path.basename(os.path.normpath(workdir))} {config.objective}')
+    results.append((workdir, scalars))
+    experiment.checkpointer.close()
+  return figures.labelled_panels(panels, labels), results
+
+
 def main(argv: Sequence[str]) -> None:
   if len(argv) > 1:
     raise app.UsageError(f'unexpected arguments {argv[1:]}')
@@ -121,9 +149,16 @@ def main(argv: Sequence[str]) -> None:
   try:
     if _COMPARE.value:
       from PIL import Image
-      mosaic, labels = compare_interpolations(_COMPARE.value, _PAIRS.value, _STEPS.value)
-      Image.fromarray(mosaic).save(_OUT.value)
-      print(f'wrote {_OUT.value}: {_PAIRS.value} pairs x rows {labels}')
+      if saved_config(_COMPARE.value[0]).model.arch == 'mlp':  # 2-D points: scatter panels.
+        figure, results = compare_toys(_COMPARE.value)
+        for workdir, scalars in results:
+          print(workdir, json.dumps({k: round(v, 4) for k, v in sorted(scalars.items())}))
+        Image.fromarray(figure).save(_OUT.value)
+        print(f'wrote {_OUT.value}')
+      else:
+        mosaic, labels = compare_interpolations(_COMPARE.value, _PAIRS.value, _STEPS.value)
+        Image.fromarray(mosaic).save(_OUT.value)
+        print(f'wrote {_OUT.value}: {_PAIRS.value} pairs x rows {labels}')
     else:
       scalars = evaluate_checkpoint(_WORKDIR.value, _EVALUATORS.value, _MAX_EXAMPLES.value)
       print(json.dumps({k: round(v, 6) for k, v in sorted(scalars.items())}))

@@ -5,12 +5,26 @@ An evaluator is built once per run as `cls(objective, config, mesh, valid_source
 as `best/<name>` (e.g. the paper's "best validation accuracy over training").
 """
 
+from mixres.evaluation.clustering import ClusteringAccuracy
+from mixres.evaluation.dependency import NeuralDependency
+from mixres.evaluation.disentanglement import Disentanglement
+from mixres.evaluation.few_shot import FewShot
 from mixres.evaluation.interpolation import InterpolationFigure
+from mixres.evaluation.lines import LinesInterpolation
 from mixres.evaluation.probe import ProbeAccuracy
+from mixres.evaluation.sampling import GaussianSamples
+from mixres.evaluation.toys import ToyMixes
 
 EVALUATORS = {
+    'clustering': ClusteringAccuracy,
+    'disentanglement': Disentanglement,
+    'few_shot': FewShot,
+    'gaussian_samples': GaussianSamples,
     'interpolation': InterpolationFigure,
+    'lines': LinesInterpolation,
+    'ndm': NeuralDependency,
     'probe': ProbeAccuracy,
+    'toy_mixes': ToyMixes,
 }
 
 

@@ -36,3 +36,17 @@ def labelled_rows(mosaic: np.ndarray, labels: list[str], width: int = 150) -> np
   for i, label in enumerate(labels):
     draw.text((4, int((i + 0.5) * row_height) - 5), label[:24], fill='black')
   return np.asarray(canvas)
+
+
+def labelled_panels(panels: list[np.ndarray], labels: list[str], gap: int = 8) -> np.ndarray:
+  """Equal-sized uint8 (H, W, 3) panels side by side, each with its label above it."""
+  from PIL import Image, ImageDraw
+  h, w, _ = panels[0].shape
+  top = 16
+  canvas = Image.new('RGB', (len(panels) * (w + gap) + gap, h + top + gap), 'white')
+  draw = ImageDraw.Draw(canvas)
+  for i, (panel, label) in enumerate(zip(panels, labels)):
+    left = gap + i * (w + gap)
+    canvas.paste(Image.fromarray(panel), (left, top))
+    draw.text((left + 2, 2), label[:w // 6], fill='black')
+  return np.asarray(canvas)

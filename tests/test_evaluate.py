@@ -1,0 +1,56 @@
+"""mixres.evaluate: evaluators on a saved checkpoint, and the interpolation comparison figure."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+from mixres import evaluate
+from mixres import train
+
+
+@pytest.fixture(scope='module')
+def trained(tmp_path_factory):
+  """A finished 4-step quickstart-style run."""
+  from configs import quickstart
+  config = quickstart.get_config()
+  config.num_train_steps = 4
+  config.log_every = config.eval_every = config.checkpoint_every = 4
+  config.batch_size = 8
+  config.eval.batch_size = 64
+  config.eval.max_examples = 128
+  config.eval.figure_pairs = 2
+  config.eval.clustering_inits = 10
+  workdir = str(tmp_path_factory.mktemp('run'))
+  summary = train.train_and_evaluate(config, workdir)
+  return workdir, summary
+
+
+def test_checkpoint_evaluation_matches_training_and_leaves_logs_alone(trained):
+  workdir, summary = trained
+  with open(os.path.join(workdir, 'metrics.jsonl')) as f:
+    logs = f.read()
+  scalars = evaluate.evaluate_checkpoint(workdir, ['probe', 'clustering'])
+  assert scalars['probe/val_accuracy'] == summary['probe/val_accuracy']
+  assert 0.0 < scalars['clustering/accuracy'] <= 1.0
+  with open(os.path.join(workdir, 'evaluation', 'step_4.json')) as f:
+    saved = json.load(f)
+  assert saved['evaluators'] == ['probe', 'clustering']
+  assert saved['clustering/accuracy'] == scalars['clustering/accuracy']
+  with open(os.path.join(workdir, 'metrics.jsonl')) as f:
+    assert f.read() == logs
+
+
+def test_comparison_figure_rows(trained):
+  workdir, _ = trained
+  mosaic, labels = evaluate.compare_interpolations([workdir, workdir], pairs=2, steps=5)
+  assert labels[0] == 'pixel blend' and len(labels) == 3
+  # 2 pairs x 3 rows of 5 tiles of 32 px, upscaled 2x with 2 px gaps, plus the label margin.
+  assert mosaic.shape == (6 * 66 + 2, 150 + 5 * 66 + 2, 3) and mosaic.dtype == np.uint8
+
+
+def test_no_checkpoint_is_one_clear_error(tmp_path):
+  with pytest.raises(FileNotFoundError, match='no checkpoint under'):
+    evaluate.evaluate_checkpoint(str(tmp_path))
+  assert not os.path.exists(os.path.join(tmp_path, 'evaluation'))
