@@ -44,8 +44,11 @@ def get_config() -> ml_collections.ConfigDict:
 
   # ACAI-style 32x32 networks; d_h = latent * latent_width**2 = 2 * 4 * 4 = 32.
   config.model = ml_collections.ConfigDict()
-  config.model.arch = 'acai'  # 'acai' (32x32 family above) or 'betavae' (64x64, flat code).
-  config.model.code_size = 10  # 'betavae' only: length of the flat code (dSprites: z = 10).
+  # 'acai' (32x32 family above), 'betavae' (64x64, flat code) or 'mlp' (any input, flat code).
+  config.model.arch = 'acai'
+  config.model.code_size = 10  # 'betavae', 'mlp': length of the flat code (dSprites: z = 10).
+  config.model.mlp_layers = 6  # 'mlp' only: ReLU layers in encoder and in decoder (GAIA 2-D: 6).
+  config.model.mlp_width = 256  # 'mlp' only: units per layer (GAIA 2-D: 256).
   config.model.latent_width = 4
   config.model.depth = 16
   config.model.latent = 2
@@ -61,12 +64,59 @@ def get_config() -> ml_collections.ConfigDict:
   config.gen_every = 5  # Reference code: D every step, G every 5th step.
 
   # Per-method settings: each objective reads only its own section (mixres/objectives/).
-  config.ae = ml_collections.ConfigDict()  # Plain AE baselines of the ACAI lines table.
-  config.acai = ml_collections.ConfigDict()  # REFERENCE.md section 2.
+  # Plain AE baselines of the ACAI lines table (ACAI code: dropout.py, denoising.py); 0 = off.
+  config.ae = ml_collections.ConfigDict()
+  config.ae.dropout = 0.0  # Dropout rate on the code in training (ACAI's dropout AE: 0.5).
+  config.ae.noise = 0.0  # Std of Gaussian input noise, clean target (ACAI's denoising AE: 1.0).
+  # ACAI (REFERENCE.md section 2; mixres/objectives/acai.py has the two variants side by side).
+  config.acai = ml_collections.ConfigDict()
+  # 'paper': ACAI paper/code, least-squares critic regressing alpha in [0, 0.5], every net every
+  # step. 'amr': the AMR authors' run (their acai_f3), BCE on 2 min(alpha, 1 - alpha), real and
+  # reconstruction 0, G = config.lam * recon + BCE(D(mix), 0) every config.gen_every-th step.
+  config.acai.variant = 'paper'
+  config.acai.critic = 'encoder'  # ACAI: encoder topology, no norm; 'spectral': AMR's SN D.
+  config.acai.recon = 'l2'  # ACAI paper and code: mean squared error; AMR code: 'l1'.
+  config.acai.lam = 0.5  # 'paper': weight of ||d(g(mix))||^2 in the AE loss (ACAI's lambda).
+  config.acai.gamma = 0.2  # 'paper': the critic's real term sees gamma x + (1 - gamma) g(f(x)).
   config.gaia = ml_collections.ConfigDict()  # REFERENCE.md section 3.
-  config.augint = ml_collections.ConfigDict()  # REFERENCE.md section 4.
-  config.dim = ml_collections.ConfigDict()  # REFERENCE.md section 5.
-  config.vae = ml_collections.ConfigDict()  # VAE / beta-VAE.
+  config.gaia.alpha_std = 0.25  # Interpolation alpha ~ N(0.5, std) per pair, unclipped (code: std).
+  config.gaia.slope = 20.0  # Slope of the sigmoid balancing losses and learning rates (paper).
+  config.gaia.dist_weight = 2e-5  # Pairwise-distance loss weight (paper, appendix 5.1).
+  config.gaia.dist_weight_from_lr = False  # True: weight = optim.lr / 2 (reference code).
+  # D's term on G(x): 'input' |x - D(G(x))| (REFERENCE.md, reference code) or 'generated'
+  # |G(x) - D(G(x))| (the paper's section 2 text). G always uses |x - D(G(x))|.
+  config.gaia.disc_fake_target = 'input'
+  config.gaia.clip_losses = False  # True: L_D, L_G clipped to [-1, 1] (reference code; paper: no).
+  # AugIntAE, objectives 'augint' and 'augint_adv' (REFERENCE.md section 4); both need
+  # data.augment.num_views = 2 and use config.recon (the report's MSE: 'l2').
+  config.augint = ml_collections.ConfigDict()
+  # 'augint_adv': G pays the reconstruction term every recon_every-th step, the adversarial one
+  # every step; D steps every step (report 4.2.2: "every five epochs", read as steps).
+  config.augint.recon_every = 5
+  config.dim = ml_collections.ConfigDict()  # REFERENCE.md section 5 (Deep InfoMax).
+  config.dim.estimator = 'jsd'  # MI estimator: 'jsd' (Eq. 4), 'dv' (Eq. 2) or 'infonce' (Eq. 5).
+  config.dim.alpha = 0.0  # Global MI weight. DIM(L): alpha 0, beta 1, gamma 0.1; DIM(G): 1, 0, 1.
+  config.dim.beta = 1.0  # Local MI weight.
+  config.dim.gamma = 0.1  # Prior-matching weight; 0 drops the prior discriminator.
+  config.dim.code_size = 64  # Length of the code Y (paper: 64 for every encoder).
+  config.dim.embed_units = 2048  # Encode-and-dot embedding size (paper Tables 8, 9; code 1024).
+  config.dim.probe_on = 'code'  # Layer that encode() returns and the probe reads: code, fc, conv.
+  config.dim.jsd_log2 = False  # True: the code's JSD with log 2 constants (loss - 2 log 2).
+  # Same-image other locations in infoNCE: 'exclude' (paper: negatives are other images) or
+  # 'minus10' (code: kept in the softmax at logit -10).
+  config.dim.infonce_same_image = 'exclude'
+  config.dim.critic_batchnorm = False  # True: BatchNorm in the critics' hidden layer (code).
+  # Encoder's prior term: 'non_saturating' softplus(-D) (code, REFERENCE.md) or 'minimax'
+  # -softplus(D), i.e. min log(1 - D) (Eq. 7 as written).
+  config.dim.prior_loss = 'non_saturating'
+  config.dim.prior_gradient_penalty = 0.0  # Code: 1.0 (squared input-gradient norm); paper: none.
+  # VAE / beta-VAE (Kingma & Welling 2014; Higgins et al. 2017): -ELBO with a beta on the KL.
+  config.vae = ml_collections.ConfigDict()
+  config.vae.beta = 1.0  # KL weight; Table 4 of the AMR paper: beta-VAE(100) on dSprites.
+  config.vae.likelihood = 'bernoulli'  # Logits vs (x+1)/2 (ACAI code, Higgins); or 'gaussian'.
+  config.vae.gaussian_std = 1.0  # 'gaussian' only: fixed std of p(x|z) in [-1, 1] pixel units.
+  # KL over the code: 'sum' over dims (Higgins et al., ACAI code); 'mean' (AMR code's beta-VAE).
+  config.vae.kl_reduction = 'sum'
 
   # Adam(1e-4, b1=0.5, b2=0.99) with coupled L2 weight decay 1e-5 (PyTorch Adam semantics),
   # the same for generator, discriminator and probe.
@@ -95,6 +145,26 @@ def get_config() -> ml_collections.ConfigDict:
   config.eval.max_examples = 0  # 0: the whole validation split.
   config.eval.figure_pairs = 8  # Rows of the interpolation figure.
   config.eval.figure_steps = 10  # Decoded mixes per row (Figure 6 of the paper).
+  config.eval.clustering_inits = 1000  # K-means restarts of 'clustering' (ACAI paper: 1000).
+  config.eval.lines_pairs = 256  # 'lines': interpolations scored (ACAI paper: 256).
+  config.eval.lines_seed = 0  # 'lines': the fixed pairs of fresh lines.
+  config.eval.ndm_steps = 1000  # 'ndm': training steps of its dependency discriminator.
+  config.eval.toy_tolerance = 0.05  # 'toy_mixes': spiral distance counted as on it (noise 0.02).
+  # 'disentanglement' on dSprites (mixres/evaluation/disentanglement.py): votes per metric.
+  config.eval.disentanglement = ml_collections.ConfigDict()
+  config.eval.disentanglement.seed = 0  # The same votes at every evaluation.
+  config.eval.disentanglement.num_train = 800  # Votes fitting each metric's classifier.
+  config.eval.disentanglement.num_test = 800  # Held-out votes scored.
+  config.eval.disentanglement.factor_vae_batch = 100  # Examples per FactorVAE vote (Kim & Mnih).
+  config.eval.disentanglement.beta_vae_batch = 64  # Pairs per beta-VAE vote (Higgins et al.).
+  config.eval.disentanglement.scale_examples = 10_000  # Examples for each code dimension's std.
+  # Gaussian sampling and few-shot generation (evaluators 'gaussian_samples', 'few_shot'),
+  # scored by the Frechet distance on our own classifier's features (mixres/evaluation/frechet.py).
+  config.eval.num_samples = 2048  # Images generated and scored per evaluation (AugIntAE report).
+  config.eval.few_shot_dataset = 'lines'  # Unseen domain of the seeds (report: EMNIST; offline).
+  config.eval.few_shot_seeds = 5  # Seed images of that domain.
+  config.eval.frechet_steps = 500  # Training steps of the feature classifier, cached per dataset.
+  config.eval.frechet_cache_dir = ''  # Its cache; '': $XDG_CACHE_HOME (~/.cache)/mixres/frechet.
 
   config.num_devices = 0  # 0: every device; n: the first n (tests, scaling benchmarks).
   return config

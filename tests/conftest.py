@@ -16,6 +16,11 @@ import pytest  # noqa: E402
 jax.config.update('jax_compilation_cache_dir',
                   os.path.join(tempfile.gettempdir(), 'mixres_test_jax_cache'))
 jax.config.update('jax_persistent_cache_min_compile_time_secs', 0.5)
+# XLA:CPU compiles the default (partitionable) threefry for a conv kernel's initialiser several
+# times slower than the flat one, and initialisation is most of a cold test's time. The flag
+# changes the random values only, the same on any number of devices either way; the README's
+# quickstart (CI's first command) runs the default.
+jax.config.update('jax_threefry_partitionable', False)
 
 
 @pytest.fixture

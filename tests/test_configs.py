@@ -26,9 +26,21 @@ def load(module, arg=None):
   return importlib.import_module(f'configs.{module}').get_config(arg)
 
 
+# The methods' own config files -> the test module that runs each of them for a few steps.
+METHOD_CONFIGS = {
+    'lines': 'test_acai', 'gaia_svhn': 'test_gaia', 'gaia_toys': 'test_gaia',
+    'amr_toys': 'test_toys_eval', 'augint_mnist': 'test_augint', 'dim_cifar10': 'test_dim',
+}
+
+
 def test_every_config_file_is_covered():
   names = {os.path.basename(p)[:-3] for p in glob.glob(os.path.join(REPO, 'configs', '*.py'))}
-  assert names - {'__init__', 'base', 'amr_paper', 'quickstart'} == set(SETTINGS)
+  assert names - {'__init__', 'base', 'amr_paper', 'quickstart'} == (
+      set(SETTINGS) | set(METHOD_CONFIGS))
+  for name, test_module in METHOD_CONFIGS.items():
+    with open(os.path.join(REPO, 'tests', f'{test_module}.py')) as f:
+      source = f.read()
+    assert f'{name}.get_config(' in source, (name, test_module)
 
 
 @pytest.mark.parametrize('module', sorted(SETTINGS))
@@ -108,3 +120,20 @@ def test_local_variant_builds_and_traces_a_train_step(module, tmp_path):
     assert jax.tree.structure(new_state) == jax.tree.structure(state)
     assert 'disc/loss' in metrics
   assert not (tmp_path / 'never-written').exists()
+
+
+def test_lines_rows_share_the_acai_code_training():
+  from configs import lines
+  rows = {method: lines.get_config(method) for method in lines.METHODS}
+  assert {m: (c.objective, c.mixer, c.k) for m, c in rows.items() if c.objective == 'amr'} == {
+      'amr_mixup': ('amr', 'mixup', 2), 'amr_bern': ('amr', 'bernoulli', 2)}
+  assert rows['ae_gan'].objective == 'ae_gan'
+  for method, config in rows.items():
+    assert (config.data.name, config.recon, config.num_train_steps) == ('lines', 'l2', 262_144)
+    assert (config.optim.b1, config.optim.b2, config.optim.weight_decay) == (0.9, 0.999, 0.0)
+    assert config.model.latent * config.model.latent_width**2 == 64, method
+  # AMR's rows: every net every step, as ACAI's schedule, so a fixed budget is fair to all.
+  assert all(rows[m].gen_every == 1 and rows[m].lam == 10.0
+             for m in ('ae_gan', 'amr_mixup', 'amr_bern'))
+  with pytest.raises(ValueError, match='the lines benchmark has methods acai, ae, dropout'):
+    lines.get_config('cutmix')

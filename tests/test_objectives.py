@@ -23,6 +23,7 @@ def small_config(objective='amr', **overrides):
   config = base.get_config()
   config.objective = objective
   config.model.depth = 4
+  config.model.latent_width = 8  # 2 scales, not 3: the same math, compiled in half the time.
   config.update(overrides)
   return config
 
@@ -64,13 +65,18 @@ def test_generator_loss_is_eq_3(objective):
   obj = objectives.get_objective(config, IMAGE_SHAPE)
   state, data = obj.init(jax.random.PRNGKey(0)), batch()
   _, metrics = step_fn(obj)(state, data, update_generator=True)
-  key = jax.random.fold_in(state.rng, state.step)
-  codes = obj.encode(state.params, data['image'])
-  fakes = [obj.decode(state.params, codes)]
-  if objective == 'amr':
-    fakes.append(obj.decode(state.params, obj.mix(key, codes, k=2)))
-  recon = jnp.mean(jnp.abs(data['image'] - fakes[0]))
-  adversarial = sum(losses.gan_loss(obj.disc_logits(state, f), 1.0) for f in fakes)
+
+  @jax.jit  # One compile: eager convolutions on XLA:CPU are slower than compiling them.
+  def by_hand(state, data):
+    key = jax.random.fold_in(state.rng, state.step)
+    codes = obj.encode(state.params, data['image'])
+    fakes = [obj.decode(state.params, codes)]
+    if objective == 'amr':
+      fakes.append(obj.decode(state.params, obj.mix(key, codes, k=2)))
+    recon = jnp.mean(jnp.abs(data['image'] - fakes[0]))
+    return recon, sum(losses.gan_loss(obj.disc_logits(state, f), 1.0) for f in fakes)
+
+  recon, adversarial = by_hand(state, data)
   np.testing.assert_allclose(metrics['gen/recon'], recon, rtol=1e-4)
   np.testing.assert_allclose(metrics['gen/adversarial'], adversarial, rtol=1e-4)
   np.testing.assert_allclose(metrics['gen/loss'], 3.0 * recon + adversarial, rtol=1e-4)
@@ -112,12 +118,17 @@ def test_generator_outputs_are_constants_for_the_discriminator(objective):
   for a, b in zip(jax.tree.leaves(with_g.params['disc']), jax.tree.leaves(without_g.params['disc'])):
     np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
   # And the generator's update equals the gradient of its own loss alone (D held fixed).
-  gen_loss = lambda p: jax.value_and_grad(_gen_loss_fn(obj, state, data), has_aux=True)(p)
-  (_, _), grads = gen_loss(obj.group_params(state.params, 'generator'))
-  expected, _ = obj.apply_gradients(state, 'generator', grads)
+  # One jitted function each: op-by-op eager convolutions on XLA:CPU cost far more than a compile.
+  @jax.jit
+  def expected_step(state):
+    grads = jax.grad(lambda p: _gen_loss_fn(obj, state, data)(p)[0])(
+        obj.group_params(state.params, 'generator'))
+    return obj.apply_gradients(state, 'generator', grads)[0]
+  expected = expected_step(state)
   # Compared through the function: conv biases before InstanceNorm have float-noise gradients
   # that Adam turns into +-lr steps, so those inert parameters are not comparable leaf by leaf.
-  reconstruct = lambda p: np.asarray(obj.decode(p, obj.encode(p, data['image'])))
+  reconstruct_fn = jax.jit(lambda p: obj.decode(p, obj.encode(p, data['image'])))
+  reconstruct = lambda p: np.asarray(reconstruct_fn(p))
   step_size = np.abs(reconstruct(with_g.params) - reconstruct(state.params)).max()
   mismatch = np.abs(reconstruct(with_g.params) - reconstruct(expected.params)).max()
   assert mismatch < 0.01 * step_size, (mismatch, step_size)
@@ -172,7 +183,8 @@ def test_optimizer_is_adam_with_coupled_l2():
 
 
 @pytest.mark.parametrize('field,value,message', [
-    ('objective', 'vae2', r"config.objective='vae2' is not an objective; choose one of: ae, "),
+    ('objective', 'vae2', r"config.objective='vae2' is not an objective; choose one of: acai, "
+     r'ae, ae_gan, amr, augint, augint_adv, dim, gaia, vae$'),
     ('mixer', 'cutmix', r"config.mixer='cutmix' is not a mixer; choose one of: bernoulli, mixup"),
     ('k', 1, r'config.k=1 must be an integer >= 2'),
     ('lam', -1.0, r'config.lam=-1.0 must be >= 0'),

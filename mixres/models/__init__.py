@@ -12,10 +12,14 @@ import ml_collections
 
 from mixres.models import betavae
 from mixres.models import convnets
+from mixres.models import infogan
+from mixres.models import mlp
 
 ARCHITECTURES: dict[str, types.ModuleType] = {
     'acai': convnets,  # 32x32 ACAI-style, code (B, latent_width, latent_width, latent).
     'betavae': betavae,  # 64x64 beta-VAE-style, code (B, code_size).
+    'infogan': infogan,  # 28x28 (any multiple of 4) InfoGAN-style MNIST nets, (B, code_size).
+    'mlp': mlp,  # Any input flattened (the 2-D toys' points), code (B, code_size).
 }
 
 
@@ -24,7 +28,7 @@ def _family(config: ml_collections.ConfigDict, image_shape: tuple[int, ...]) -> 
   if arch not in ARCHITECTURES:
     raise ValueError(f'config.model.arch={arch!r} is not an architecture; choose one of: '
                      f'{", ".join(sorted(ARCHITECTURES))}')
-  if len(image_shape) != 3:  # The 2-D toys give points; every family here is convolutional.
+  if len(image_shape) != 3 and arch != 'mlp':  # The 2-D toys give points; only 'mlp' takes them.
     raise ValueError(f'config.model.arch={arch!r} takes images (H, W, C), but '
                      f'config.data.name={config.data.name!r} gives inputs of shape {image_shape}')
   return ARCHITECTURES[arch]

@@ -1,23 +1,50 @@
-"""Plain autoencoder: reconstruction loss only; the generator is updated every step."""
+"""Plain autoencoder and the regularised baselines of the ACAI lines table (Berthelot et al. 2019).
+
+min_F recon(x, g(f(x))), the generator updated every step, with two optional training-time
+corruptions (config.ae; both 0 by default, which is the plain AE exactly):
+- `dropout`: the ACAI code's dropout AE, inverted dropout at this rate on every code element
+  before decoding (ACAI: keep probability 0.5, i.e. rate 0.5).
+- `noise`: the ACAI code's denoising AE, Gaussian noise of this std added to the input, the
+  target the clean image (ACAI: std 1.0).
+Neither touches `encode`/`decode`, so evaluators see the clean network; the probe is trained on
+the codes of the clean input, as in the ACAI code.
+"""
 
 import jax
+import jax.numpy as jnp
 
 from mixres.objectives import base
 from mixres.objectives import losses
 
 
 class AE(base.Objective):
-  """min_F recon(x, g(f(x))) with the linear probe on f(x)."""
+  """min_F recon(x, g(drop(f(x + noise)))) with the linear probe on f(x)."""
+
+  def __init__(self, config, image_shape):
+    rate, noise = config.ae.dropout, config.ae.noise
+    if not 0.0 <= rate < 1.0:
+      raise ValueError(f'config.ae.dropout={rate} must be in [0, 1) (the dropout rate)')
+    if noise < 0.0:
+      raise ValueError(f'config.ae.noise={noise} must be >= 0 (the input noise std)')
+    super().__init__(config, image_shape)
 
   def update(self, state, batch, key):
-    del key  # Deterministic.
-    x = batch['image']
+    x, cfg = batch['image'], self.config.ae
+    noise_key, dropout_key = jax.random.split(key)
+    # Corruptions are traced only when on, so the defaults compile the plain AE's exact step.
+    inputs = x + cfg.noise * jax.random.normal(noise_key, x.shape, x.dtype) if cfg.noise else x
 
     def loss_fn(params):
-      codes = self.encode(params, x)
-      return losses.reconstruction(x, self.decode(params, codes), self.config.recon), codes
+      codes = self.encode(params, inputs)
+      decoded = codes
+      if cfg.dropout:
+        keep = jax.random.bernoulli(dropout_key, 1.0 - cfg.dropout, codes.shape)
+        decoded = jnp.where(keep, codes / (1.0 - cfg.dropout), 0.0)
+      return losses.reconstruction(x, self.decode(params, decoded), self.config.recon), codes
 
-    (loss, codes), grads = jax.value_and_grad(loss_fn, has_aux=True)(
-        self.group_params(state.params, 'generator'))
+    params = self.group_params(state.params, 'generator')
+    (loss, codes), grads = jax.value_and_grad(loss_fn, has_aux=True)(params)
+    if cfg.noise:  # The probe reads the clean code, as evaluation will.
+      codes = self.encode(params, x)
     state, metrics = self.apply_gradients(state, 'generator', grads)
     return state, {'gen/recon': loss, **metrics}, codes

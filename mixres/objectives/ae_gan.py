@@ -65,12 +65,7 @@ class AEGAN(base.Objective):
 
   def disc_logits(self, state, images, params=None, update_stats=False):
     """D's logits; with update_stats also the new 'spectral' collection (one power iteration)."""
-    variables = {'params': state.params['disc'] if params is None else params,
-                 **state.collections['disc']}
-    if update_stats:
-      return self.networks['disc'].apply(variables, images, update_stats=True,
-                                         mutable=['spectral'])
-    return self.networks['disc'].apply(variables, images)
+    return self.apply_spectral('disc', state, images, params, update_stats)
 
   def update(self, state, batch, key, update_generator: bool = True):
     x, cfg = batch['image'], self.config

@@ -1,0 +1,93 @@
+"""The ACAI lines benchmark (Berthelot et al. 2019, Table 1): ACAI and the autoencoder baselines.
+
+  python -m mixres.main --config=configs/lines.py:acai --workdir=runs/lines_acai
+  python -m mixres.main --config=configs/lines.py:dropout,local --workdir=runs/lines_dropout
+  methods: acai (default), ae, dropout, denoising, vae, ae_gan, amr_mixup, amr_bern;
+  ',local' for the short CPU variant
+
+Data: 32x32x1 procedural lines (65,536, 90/10 train/valid), the probe on the 10-bin angle.
+Networks as ACAI's own code runs lines (REFERENCE.md section 1): latent_width 2 (4 scales),
+depth 16, 16 code channels (a 16 x 2 x 2 = 64-d code), LeakyReLU 0.2, no normalisation.
+Training as the ACAI code: Adam 1e-4 with TensorFlow's default betas (0.9, 0.999), no weight
+decay, batch 64, 2^24 images (total_kimg = 2^14), i.e. 262,144 steps; MSE reconstruction.
+Methods (ACAI code defaults): 'ae' the baseline; 'dropout' the AE with dropout 0.5 on the code;
+'denoising' the AE on inputs with Gaussian noise of std 1; 'vae' a VAE with a Bernoulli
+likelihood (beta 1); 'acai' config.acai's 'paper' variant (lambda 0.5, gamma 0.2).
+AMR and its AE+GAN baseline (the AMR paper has no lines run; these rows are ours): 'ae_gan',
+'amr_mixup' (k = 2) and 'amr_bern' (k = 2), the spectral-norm D and JS-GAN loss of the AMR
+setting, lambda 10 on the same MSE. On this benchmark every network steps every iteration
+(gen_every = 1, as ACAI's own schedule) with ACAI's optimiser, so that after a fixed number of
+steps every method has had the same number of autoencoder updates.
+Evaluated by the probe, the interpolation figure and the 'lines' evaluator (Mean Distance and
+Smoothness over 256 interpolations). Published (ACAI Table 1, mean distance x 10^-3 /
+smoothness): AE 6.88 / 0.44, dropout 2.85 / 0.24, denoising 4.21 / 0.66, VAE 1.21 / 0.49,
+ACAI 0.24 / 0.10.
+Time on the 2-core CPU, ',local' (500 steps and two evaluations): acai 4.5 min (2.0 steps/s),
+ae 2.8 min, dropout 2.4 min, denoising 3.3 min, vae 3.5 min (the AE baselines and the VAE train at
+3 to 5.5 steps/s), plus about 5 s per evaluation for the 'lines' evaluator. The full 262,144
+steps: about 36 hours for ACAI and 14 to 24 hours for the others here, accelerator jobs.
+"""
+
+from configs import amr_paper
+from configs import base
+
+# Method -> (objective, overrides): the ACAI lines table's rows.
+METHODS = {
+    'acai': ('acai', {}),
+    'ae': ('ae', {}),
+    'dropout': ('ae', {'ae.dropout': 0.5}),  # ACAI code: keep probability 0.5.
+    'denoising': ('ae', {'ae.noise': 1.0}),  # ACAI code: noise std 1.0.
+    'vae': ('vae', {'vae.beta': 1.0, 'vae.likelihood': 'bernoulli'}),
+    'ae_gan': ('ae_gan', {'lam': 10.0, 'gen_every': 1}),
+    'amr_mixup': ('amr', {'mixer': 'mixup', 'k': 2, 'lam': 10.0, 'gen_every': 1}),
+    'amr_bern': ('amr', {'mixer': 'bernoulli', 'k': 2, 'lam': 10.0, 'gen_every': 1}),
+}
+TOTAL_STEPS = (1 << 24) // 64  # ACAI code: total_kimg = 2^14 kimg at batch 64.
+
+
+def parse(arg: str | None) -> tuple[str, bool]:
+  """'METHOD[,local]' -> (method, local); ValueError naming the methods."""
+  parts = [p for p in (arg or '').split(',') if p]
+  methods = [p for p in parts if p != 'local']
+  method = methods[0] if methods else 'acai'
+  if len(methods) > 1 or method not in METHODS:
+    raise ValueError(f'config argument {arg!r}: the lines benchmark has methods '
+                     f'{", ".join(METHODS)} (optionally followed by ",local")')
+  return method, 'local' in parts
+
+
+def get_config(arg=None):
+  method, local = parse(arg)
+  config = base.get_config()
+  objective, overrides = METHODS[method]
+  config.objective = objective
+  config.update_from_flattened_dict(overrides)
+  config.setting = f'lines:{method}'
+
+  config.data.name = 'lines'
+  config.data.image_size = 32
+  config.data.num_classes = 10  # Angle bins, for the probe.
+  config.data.valid_fraction = 0.1
+
+  config.model.arch = 'acai'
+  config.model.latent_width = 2
+  config.model.depth = 16
+  config.model.latent = 16
+  config.model.leaky_slope = 0.2
+  config.model.norm = 'none'
+
+  config.recon = 'l2'  # The AE baselines: tf.losses.mean_squared_error (ACAI reads acai.recon).
+  config.batch_size = 64
+  config.optim.lr = 1e-4
+  config.optim.b1 = 0.9
+  config.optim.b2 = 0.999
+  config.optim.weight_decay = 0.0
+  config.probe_lr = 1e-4
+  config.num_train_steps = TOTAL_STEPS
+  config.log_every = 256
+  config.eval_every = 1024  # ACAI evaluates every 2^16 images (report_kimg = 64).
+  config.checkpoint_every = 1 << 14
+  config.eval.evaluators = ('probe', 'interpolation', 'lines')
+  if local:
+    amr_paper.make_local(config)
+  return config

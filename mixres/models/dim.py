@@ -1,0 +1,114 @@
+"""Deep InfoMax networks (Hjelm et al. 2019, appendix A.2; REFERENCE.md section 5).
+
+- `Encoder`: the DCGAN-discriminator-like CIFAR-10 encoder: three 4x4 stride-2 convolutions
+  (64, 128, 256 channels), a fully connected layer of 1024, then the 64-d code Y; BatchNorm and
+  ReLU on every hidden layer. It returns every layer DIM and its probes read: the local map
+  (the second conv, 8x8x128 for 32x32 inputs: "the next-to-last layer worked best for CIFAR10"),
+  the last conv map, the fc features and Y.
+- `Embedding`: one half of an "encode-and-dot" critic (Tables 8 and 9): a one-hidden-layer net
+  plus a linear shortcut to `units` features, applied per location (1x1 convolutions are dense
+  layers on the channel axis); the local-map net ends in a layer norm ("Block Layer Norm").
+- `PriorDiscriminator`: the prior-matching MLP 1000-200-1 on codes (Table 10).
+
+BatchNorm state lives in the 'batch_stats' collection: `train=True` normalises with batch
+statistics and, applied with `mutable=['batch_stats']`, returns the updated running averages;
+`train=False` uses the running averages.
+"""
+
+import chex
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+CONV_FEATURES = (64, 128, 256)
+LOCAL_LAYER = 1  # Index in CONV_FEATURES of the local map: 8x8x128 at 32x32.
+FC_UNITS = 1024
+PRIOR_HIDDEN = (1000, 200)
+# PyTorch's BatchNorm defaults (momentum 0.1 on the new batch = flax momentum 0.9, eps 1e-5):
+# the reference code is PyTorch.
+BN_MOMENTUM = 0.9
+BN_EPSILON = 1e-5
+DOWNSAMPLING = 2**len(CONV_FEATURES)
+
+
+def _batch_norm(train: bool) -> nn.BatchNorm:
+  return nn.BatchNorm(use_running_average=not train, momentum=BN_MOMENTUM, epsilon=BN_EPSILON)
+
+
+def near_identity(key: jax.Array, shape: tuple[int, int], dtype=jnp.float32) -> jax.Array:
+  """Shortcut kernel (n_in, units): U[-0.01, 0.01] with ones on the diagonal where units >= n_in.
+
+  The reference code's init (the paper gives none): the shortcut starts as a noisy copy of the
+  input into the first n_in units. Narrower shortcuts keep the default (LeCun normal) init.
+  """
+  n_in, units = shape
+  if units < n_in:
+    return nn.initializers.lecun_normal()(key, shape, dtype)
+  kernel = jax.random.uniform(key, shape, dtype, -0.01, 0.01)
+  return kernel.at[jnp.arange(n_in), jnp.arange(n_in)].set(1.0)
+
+
+def check_image_size(image_size: int) -> None:
+  """Raises ValueError unless the three stride-2 convolutions divide the side exactly."""
+  if image_size < DOWNSAMPLING or image_size % DOWNSAMPLING:
+    raise ValueError(f"config.data.image_size={image_size} does not fit objective 'dim': it "
+                     f'must be a multiple of {DOWNSAMPLING} (CIFAR-10: 32)')
+
+
+class Encoder(nn.Module):
+  """Image (B, H, W, C) -> {'local': (B, H/4, W/4, 128), 'conv': (B, H/8, W/8, 256),
+  'fc': (B, 1024), 'code': (B, code_size)}; the code is linear (prior matching adds a sigmoid).
+  """
+  code_size: int = 64
+
+  @nn.compact
+  def __call__(self, x: jax.Array, train: bool = False) -> dict[str, jax.Array]:
+    chex.assert_rank(x, 4)
+    check_image_size(x.shape[1])
+    maps = []
+    for features in CONV_FEATURES:
+      # Padding 1 each side = PyTorch's Conv2d(4, 2, padding=1): the side exactly halves. No
+      # bias: BatchNorm's shift makes it redundant. Every map DIM reads is after BN and ReLU
+      # ("all feature maps used for DIM included the final batch normalization and ReLU").
+      x = nn.Conv(features, (4, 4), strides=(2, 2), padding=((1, 1), (1, 1)), use_bias=False)(x)
+      x = nn.relu(_batch_norm(train)(x))
+      maps.append(x)
+    h = x.reshape(x.shape[0], -1)
+    h = nn.relu(_batch_norm(train)(nn.Dense(FC_UNITS, use_bias=False)(h)))
+    code = nn.Dense(self.code_size)(h)
+    return {'local': maps[LOCAL_LAYER], 'conv': maps[-1], 'fc': h, 'code': code}
+
+
+class Embedding(nn.Module):
+  """Features (..., C) -> (..., units): relu(dense) -> dense, plus a linear shortcut.
+
+  layer_norm: the local-map net's final "Block Layer Norm" (Table 9; Table 8 has none).
+  batchnorm: BatchNorm before the hidden ReLU, as the reference code has (the paper's tables
+    list none); its statistics are over every leading axis (batch and locations).
+  """
+  units: int = 2048
+  layer_norm: bool = False
+  batchnorm: bool = False
+
+  @nn.compact
+  def __call__(self, x: jax.Array, train: bool = False) -> jax.Array:
+    h = nn.Dense(self.units, use_bias=not self.batchnorm)(x)
+    if self.batchnorm:
+      h = _batch_norm(train)(h)
+    h = nn.Dense(self.units)(nn.relu(h))
+    # "A single hidden layer network with a linear shortcut" (A.2): no activation on it.
+    h = h + nn.Dense(self.units, use_bias=False, kernel_init=near_identity, name='shortcut')(x)
+    if self.layer_norm:
+      h = nn.LayerNorm(epsilon=1e-5)(h)
+    return h
+
+
+class PriorDiscriminator(nn.Module):
+  """Codes (B, d) -> logits (B,): is this a prior sample (1) or an encoder output (0)?"""
+
+  @nn.compact
+  def __call__(self, z: jax.Array) -> jax.Array:
+    chex.assert_rank(z, 2)
+    for units in PRIOR_HIDDEN:
+      z = nn.relu(nn.Dense(units)(z))
+    return nn.Dense(1)(z)[:, 0]

@@ -1,0 +1,191 @@
+"""ACAI, adversarially constrained autoencoder interpolation (Berthelot et al. 2019): two variants.
+
+A critic looks at decoded mixes g(alpha f(x) + (1 - alpha) f(x')) of a code and a random batch
+partner's and tries to tell how mixed they are; the autoencoder tries to make every mix look
+unmixed. REFERENCE.md section 2; the AMR paper (section 3 and Tables 1 to 3) for 'amr'. The
+partner x' is a random permutation of the batch (mixers.partners, as the AMR code; the ACAI code
+pairs the batch with its reverse, the same thing for a shuffled batch bar the odd middle one).
+
+`config.acai.variant`:
+- 'paper' (default; the ACAI paper and its code): alpha ~ U(0, 1) folded to 0.5 - |alpha - 0.5|,
+  so alpha is in [0, 0.5]; a least-squares critic d regresses alpha:
+    L_d  = mean (d(g(mix)) - alpha)^2 + mean d(gamma x + (1 - gamma) g(f(x)))^2
+    L_ae = recon(x, g(f(x))) + acai.lam * mean d(g(mix))^2
+  Every network steps every iteration, both on the same forward pass (the code's grouped ops).
+- 'amr' (the AMR authors' run of ACAI, their `acai_f3`): alpha ~ U(0, 1) unfolded; D is a JS-GAN
+  classifier of "how mixed", real images and reconstructions both labelled 0:
+    L_D = BCE(D(x), 0) + BCE(D(g(f(x))), 0) + BCE(D(g(mix)), 2 min(alpha, 1 - alpha))
+    L_G = config.lam * recon(x, g(f(x))) + BCE(D(g(mix)), 0)
+  D steps every iteration, G every config.gen_every-th (as AE+GAN), both from the step's start.
+  config.lam is the bracketed lambda of the AMR tables (configs/amr_paper.py, row 'acai').
+The other differences are fields the AMR rows set: `acai.critic` ('encoder': ACAI's critic, the
+encoder topology without normalisation, score = mean of its final map; 'spectral': AMR's
+spectral-norm discriminator) and `acai.recon` ('l2' ACAI, 'l1' AMR's code).
+Either way the critic's inputs are generator outputs held constant (stop_gradient), and the AE's
+loss differentiates only the encoder and decoder: the critic's parameters are constants there.
+"""
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import optax
+
+from mixres import mixers
+from mixres import models
+from mixres.objectives import base
+from mixres.objectives import losses
+
+VARIANTS = ('paper', 'amr')
+CRITICS = ('encoder', 'spectral')
+
+
+def fold_alpha(u: jax.Array) -> jax.Array:
+  """U(0, 1) -> [0, 0.5] by folding at 1/2 (ACAI): alpha and 1 - alpha give the same mix pair."""
+  return 0.5 - jnp.abs(u - 0.5)
+
+
+def mix_target(alpha: jax.Array) -> jax.Array:
+  """The 'amr' variant's D target: 2 min(alpha, 1 - alpha), 0 unmixed and 1 at the midpoint."""
+  return 2.0 * jnp.minimum(alpha, 1.0 - alpha)
+
+
+class MeanCritic(nn.Module):
+  """ACAI's critic: an encoder-topology network whose score is the mean of its final map, (B,)."""
+  encoder: nn.Module
+
+  @nn.compact
+  def __call__(self, x: jax.Array) -> jax.Array:
+    out = self.encoder(x)
+    return jnp.mean(out.reshape(out.shape[0], -1), axis=-1)  # No sigmoid: a regression.
+
+
+class ACAI(base.Objective):
+  """Autoencoder + critic on decoded mixes; see the module docstring for the two variants."""
+
+  groups = {'generator': ('encoder', 'decoder'), 'critic': ('critic',)}
+
+  def __init__(self, config, image_shape):
+    cfg = config.acai
+    if cfg.variant not in VARIANTS:
+      raise ValueError(f'config.acai.variant={cfg.variant!r} is not an ACAI variant; choose one '
+                       f'of: {", ".join(VARIANTS)}')
+    if cfg.critic not in CRITICS:
+      raise ValueError(f'config.acai.critic={cfg.critic!r} is not a critic; choose one of: '
+                       f'{", ".join(CRITICS)}')
+    if cfg.recon not in losses.RECONSTRUCTIONS:
+      raise ValueError(f'config.acai.recon={cfg.recon!r} is not a reconstruction loss; choose '
+                       f'one of: {", ".join(losses.RECONSTRUCTIONS)}')
+    if cfg.lam < 0:
+      raise ValueError(f'config.acai.lam={cfg.lam} must be >= 0 (the adversarial weight)')
+    if not 0.0 <= cfg.gamma <= 1.0:
+      raise ValueError(f'config.acai.gamma={cfg.gamma} must be in [0, 1]')
+    if cfg.variant == 'amr':
+      if config.lam < 0:
+        raise ValueError(f'config.lam={config.lam} must be >= 0 (the reconstruction weight)')
+      if int(config.gen_every) < 1:
+        raise ValueError(f'config.gen_every={config.gen_every} must be an integer >= 1 '
+                         '(G is updated every gen_every-th step)')
+    self.variant = cfg.variant
+    super().__init__(config, image_shape)
+
+  def build_networks(self):
+    networks = super().build_networks()
+    if self.config.acai.critic == 'spectral':
+      networks['critic'] = models.build_discriminator(self.config, self.image_shape)
+    else:
+      plain = self.config.copy_and_resolve_references()
+      plain.model.norm = 'none'  # ACAI's critic has no normalisation (and no spectral norm).
+      networks['critic'] = MeanCritic(models.build_autoencoder(plain, self.image_shape)[0])
+    return networks
+
+  def example_inputs(self):
+    inputs = super().example_inputs()
+    inputs['critic'] = inputs['encoder']
+    return inputs
+
+  def schedule(self, step: int) -> dict[str, bool]:
+    every = int(self.config.gen_every) if self.variant == 'amr' else 1
+    return {'update_generator': step % every == 0}
+
+  # Pieces ----------------------------------------------------------------------------------------
+
+  def sample_alpha(self, key: jax.Array, batch_size: int) -> jax.Array:
+    """Per-example mixing weights (B,): folded into [0, 0.5] for 'paper', U(0, 1) for 'amr'."""
+    u = jax.random.uniform(key, (batch_size,))
+    return fold_alpha(u) if self.variant == 'paper' else u
+
+  def generate(self, params, x, alpha, partner_key):
+    """(f(x), g(f(x)), g(alpha f(x) + (1 - alpha) f(x_partner))); one decoder call."""
+    codes = self.encode(params, x)
+    partner = mixers.partners(partner_key, codes, 2)[1]  # A random permutation of the batch.
+    a = alpha.reshape((-1,) + (1,) * (codes.ndim - 1))
+    mixed = a * codes + (1.0 - a) * partner
+    x_hat, x_mix = jnp.split(self.decode(params, jnp.concatenate([codes, mixed])), 2)
+    return codes, x_hat, x_mix
+
+  def critic_scores(self, state, images, params=None, update_stats=False):
+    """The critic's (B,) outputs; with update_stats, (scores, its updated collections)."""
+    if self.config.acai.critic == 'spectral':
+      return self.apply_spectral('critic', state, images, params, update_stats)
+    params = state.params['critic'] if params is None else params
+    scores = self.networks['critic'].apply({'params': params}, images)
+    return (scores, None) if update_stats else scores
+
+  # The step --------------------------------------------------------------------------------------
+
+  def update(self, state, batch, key, update_generator: bool = True):
+    x, cfg = batch['image'], self.config.acai
+    alpha_key, partner_key = jax.random.split(key)
+    alpha = self.sample_alpha(alpha_key, x.shape[0])
+    gen_params = self.group_params(state.params, 'generator')
+    metrics = {}
+
+    if update_generator:
+      def gen_loss(params):
+        codes, x_hat, x_mix = self.generate(params, x, alpha, partner_key)
+        recon = losses.reconstruction(x, x_hat, cfg.recon)
+        scores = self.critic_scores(state, x_mix)  # Critic params are constants here.
+        if self.variant == 'paper':
+          adversarial = jnp.mean(jnp.square(scores))
+          loss = recon + cfg.lam * adversarial
+        else:
+          adversarial = losses.gan_loss(scores, 0.0)
+          loss = self.config.lam * recon + adversarial
+        return loss, (codes, x_hat, x_mix, {'gen/loss': loss, 'gen/recon': recon,
+                                             'gen/adversarial': adversarial})
+
+      (_, (codes, x_hat, x_mix, gen_metrics)), grads = jax.value_and_grad(
+          gen_loss, has_aux=True)(gen_params)
+      state, opt_metrics = self.apply_gradients(state, 'generator', grads)
+      metrics.update(gen_metrics, **opt_metrics)
+    else:
+      codes, x_hat, x_mix = self.generate(gen_params, x, alpha, partner_key)
+
+    # The critic judges the generator's outputs as constants: its loss never reaches G.
+    x_hat, x_mix = jax.lax.stop_gradient(x_hat), jax.lax.stop_gradient(x_mix)
+
+    def critic_loss(params):
+      if self.variant == 'paper':
+        blend = cfg.gamma * x + (1.0 - cfg.gamma) * x_hat
+        scores, updated = self.critic_scores(state, jnp.concatenate([x_mix, blend]), params,
+                                             update_stats=True)
+        on_mix, on_real = jnp.split(scores, 2)
+        mix_term = jnp.mean(jnp.square(on_mix - alpha))
+        real_term = jnp.mean(jnp.square(on_real))
+      else:
+        scores, updated = self.critic_scores(state, jnp.concatenate([x, x_hat, x_mix]), params,
+                                             update_stats=True)
+        on_real, on_recon, on_mix = jnp.split(scores, 3)
+        mix_term = jnp.mean(optax.sigmoid_binary_cross_entropy(on_mix, mix_target(alpha)))
+        real_term = losses.gan_loss(on_real, 0.0) + losses.gan_loss(on_recon, 0.0)
+      loss = mix_term + real_term
+      return loss, (updated, {'critic/loss': loss, 'critic/mix': mix_term,
+                              'critic/real': real_term})
+
+    (_, (updated, critic_metrics)), grads = jax.value_and_grad(critic_loss, has_aux=True)(
+        state.params['critic'])
+    state, opt_metrics = self.apply_gradients(state, 'critic', {'critic': grads})
+    if updated is not None:  # Spectral norm's power-iteration vectors.
+      state = state.replace(collections={**state.collections, 'critic': updated})
+    metrics.update(critic_metrics, **opt_metrics)
+    return state, metrics, codes

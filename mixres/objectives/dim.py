@@ -1,0 +1,269 @@
+"""Deep InfoMax (Hjelm et al. 2019; REFERENCE.md section 5): an encoder without a decoder.
+
+The encoder and its "encode-and-dot" critics minimise (Eq. 8)
+
+  alpha * L_global + beta * L_local + gamma * softplus(-D(sigmoid(Y)))
+
+where L_* is minus an MI estimate (`config.dim.estimator`) computed from scores
+u[i, j, l] = <phi(map_j at location l), psi(Y_i)>: positives i = j, negatives every other image
+at every location (the paper's batch-wise sampling, A.3). The local objective scores the 8x8
+local map; the global one scores the flattened last conv map as a single location. Estimators,
+as losses (= -I):
+
+  jsd      E_pos[softplus(-u)] + E_neg[softplus(u)]                        (Eq. 4)
+  dv       log E_neg[exp u] - E_pos[u]                                     (Eq. 2)
+  infonce  mean over (i, l) of -log softmax of u[i, i, l] against
+           {u[i, j, l'] : j != i, all l'}                                  (Eq. 5)
+
+Prior matching (Eq. 7): a discriminator D tells U[0, 1]^d samples (real) from sigmoid(Y)
+(fake). Each step makes both updates from the parameters before the step: the encoder group
+(encoder + critics) on its loss with D held constant, then D on stop_gradient codes.
+"""
+
+import math
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+
+from mixres.models import dim as dim_models
+from mixres.objectives import base
+
+ESTIMATORS = ('jsd', 'dv', 'infonce')
+PROBE_LAYERS = ('code', 'fc', 'conv')
+INFONCE_SAME_IMAGE = ('exclude', 'minus10')
+PRIOR_LOSSES = ('non_saturating', 'minimax')
+# Evaluators that call `decode` (mixres/evaluation/); DIM has only an encoder.
+DECODING_EVALUATORS = ('few_shot', 'gaussian_samples', 'interpolation', 'lines', 'toy_mixes')
+
+
+# -------------------------------------------------------------------------------------------------
+# Estimators on a score tensor u (N globals, N images, L locations); u[i, i, :] are positives.
+
+def mi_scores(map_embeddings: jax.Array, code_embeddings: jax.Array) -> jax.Array:
+  """u[i, j, l] = <map_embeddings[j, l], code_embeddings[i]>: (N, L, E), (N, E) -> (N, N, L)."""
+  return jnp.einsum('jle,ie->ijl', map_embeddings, code_embeddings)
+
+
+def positive_mask(n: int, locations: int) -> jax.Array:
+  """(N, N, L) bool: True exactly where i = j."""
+  return jnp.broadcast_to(jnp.eye(n, dtype=bool)[:, :, None], (n, n, locations))
+
+
+def jsd_loss(scores: jax.Array, log2_constants: bool = False) -> jax.Array:
+  """-I_JSD (Eq. 4); log2_constants: the reference code's form, 2 log 2 lower (same gradients)."""
+  pos = positive_mask(*scores.shape[1:])
+  e_pos = jnp.sum(jnp.where(pos, jax.nn.softplus(-scores), 0.0)) / jnp.sum(pos)
+  e_neg = jnp.sum(jnp.where(pos, 0.0, jax.nn.softplus(scores))) / jnp.sum(~pos)
+  return e_pos + e_neg - (2 * math.log(2) if log2_constants else 0.0)
+
+
+def dv_loss(scores: jax.Array) -> jax.Array:
+  """-I_DV (Eq. 2): log of the mean of exp(u) over all negatives minus the mean positive u."""
+  pos = positive_mask(*scores.shape[1:])
+  e_pos = jnp.sum(jnp.where(pos, scores, 0.0)) / jnp.sum(pos)
+  log_mean_exp = jax.nn.logsumexp(scores, b=(~pos).astype(scores.dtype)) - jnp.log(jnp.sum(~pos))
+  return log_mean_exp - e_pos
+
+
+def infonce_loss(scores: jax.Array, same_image: str = 'exclude') -> jax.Array:
+  """-I_infoNCE (Eq. 5), averaged over every (image, location) positive.
+
+  same_image: the other locations of the positive's own image are neither positive nor
+    negative. 'exclude' leaves them out (the paper's negatives are other images); 'minus10' is
+    the reference code, which keeps all L of them in the softmax at the constant logit -10.
+  """
+  n, _, locations = scores.shape
+  pos = positive_mask(n, locations)
+  positives = jnp.diagonal(scores, axis1=0, axis2=1).T  # (N, L): u[i, i, l].
+  # The negatives of row i are the same for each of its L positives: one logsumexp per image.
+  negatives = jax.nn.logsumexp(scores, axis=(1, 2), b=(~pos).astype(scores.dtype))  # (N,)
+  if same_image == 'minus10':
+    negatives = jnp.logaddexp(negatives, -10.0 + math.log(locations))
+  log_normaliser = jnp.logaddexp(positives, negatives[:, None])
+  return jnp.mean(log_normaliser - positives)
+
+
+def mi_loss(scores: jax.Array, config: ml_collections.ConfigDict) -> jax.Array:
+  """config.dim.estimator's loss on scores (N, N, L)."""
+  estimator = config.dim.estimator
+  if estimator == 'jsd':
+    return jsd_loss(scores, config.dim.jsd_log2)
+  if estimator == 'dv':
+    return dv_loss(scores)
+  return infonce_loss(scores, config.dim.infonce_same_image)
+
+
+# -------------------------------------------------------------------------------------------------
+
+def _check_choice(config: ml_collections.ConfigDict, field: str, choices: tuple[str, ...]) -> None:
+  value = config.dim[field]
+  if value not in choices:
+    raise ValueError(f'config.dim.{field}={value!r} is not valid; choose one of: '
+                     f'{", ".join(choices)}')
+
+
+class DIM(base.Objective):
+  """Encoder + encode-and-dot critics (group 'encoder') and the prior discriminator."""
+
+  def __init__(self, config, image_shape):
+    d = config.dim
+    for field, choices in (('estimator', ESTIMATORS), ('probe_on', PROBE_LAYERS),
+                           ('infonce_same_image', INFONCE_SAME_IMAGE),
+                           ('prior_loss', PRIOR_LOSSES)):
+      _check_choice(config, field, choices)
+    for field in ('alpha', 'beta', 'gamma', 'prior_gradient_penalty'):
+      if d[field] < 0:
+        raise ValueError(f'config.dim.{field}={d[field]} must be >= 0')
+    if not d.alpha and not d.beta:
+      raise ValueError('config.dim.alpha and config.dim.beta are both 0: DIM needs a global '
+                       '(alpha) or local (beta) mutual-information term')
+    for field in ('code_size', 'embed_units'):
+      if int(d[field]) < 1:
+        raise ValueError(f'config.dim.{field}={d[field]} must be an integer >= 1')
+    decoding = [name for name in config.eval.evaluators if name in DECODING_EVALUATORS]
+    if decoding:
+      raise ValueError(f'config.eval.evaluators lists {decoding}, which decode codes, but '
+                       "objective 'dim' has no decoder; list evaluators that only encode "
+                       "(e.g. 'probe', 'ndm')")
+    if len(image_shape) != 3:
+      raise ValueError(f"objective 'dim' takes images (H, W, C), but config.data.name="
+                       f'{config.data.name!r} gives inputs of shape {tuple(image_shape)}')
+    dim_models.check_image_size(image_shape[0])
+    # Only the networks whose term has a weight exist (and train).
+    self.mi_terms = tuple(term for term, weight in (('local', d.beta), ('global', d.alpha))
+                          if weight)
+    critics = tuple(f'{term}_{side}_critic' for term in self.mi_terms for side in ('map', 'code'))
+    self.groups = {'encoder': ('encoder', *critics)}
+    if d.gamma:
+      self.groups['prior_disc'] = ('prior_disc',)
+    super().__init__(config, image_shape)
+
+  # Networks --------------------------------------------------------------------------------------
+
+  def build_networks(self):
+    d = self.config.dim
+    networks = {'encoder': dim_models.Encoder(code_size=int(d.code_size))}
+    for term in self.mi_terms:
+      embed = lambda layer_norm: dim_models.Embedding(
+          units=int(d.embed_units), layer_norm=layer_norm, batchnorm=d.critic_batchnorm)
+      networks[f'{term}_map_critic'] = embed(True)  # Table 9: ends in a layer norm.
+      networks[f'{term}_code_critic'] = embed(False)  # Table 8.
+    if d.gamma:
+      networks['prior_disc'] = dim_models.PriorDiscriminator()
+    return networks
+
+  def example_inputs(self):
+    images = jnp.zeros((1, *self.image_shape), jnp.float32)
+    shapes = jax.eval_shape(self.networks['encoder'].init_with_output, jax.random.key(0),
+                            images)[0]
+    features = {name: jnp.zeros(s.shape, jnp.float32) for name, s in shapes.items()}
+    inputs = {'encoder': images}
+    for term in self.mi_terms:
+      inputs[f'{term}_map_critic'] = self.critic_map(term, features)
+      inputs[f'{term}_code_critic'] = features['code']
+    if 'prior_disc' in self.networks:
+      inputs['prior_disc'] = features['code']
+    if 'probe' in self.networks:
+      inputs['probe'] = features[self.config.dim.probe_on]
+    return inputs
+
+  @staticmethod
+  def critic_map(term: str, features: dict[str, jax.Array]) -> jax.Array:
+    """The map a critic scores, (B, L, C): the local map's locations, or the flattened last
+    conv map as one location (the global objective sees the whole image at once)."""
+    if term == 'local':
+      local = features['local']
+      return local.reshape(local.shape[0], -1, local.shape[-1])
+    return features['conv'].reshape(features['conv'].shape[0], 1, -1)
+
+  def apply_net(self, name, params, collections, x, train):
+    """networks[name](x); in training also its updated 'batch_stats' (unchanged if it has none)."""
+    variables = {'params': params[name], **collections.get(name, {})}
+    if train and name in collections:
+      return self.networks[name].apply(variables, x, train=True, mutable=['batch_stats'])
+    return self.networks[name].apply(variables, x, train=train), collections.get(name)
+
+  # The step --------------------------------------------------------------------------------------
+
+  def encoder_loss(self, params, state, x):
+    """alpha * L_global + beta * L_local + gamma * prior term; aux: features, stats, metrics."""
+    d, collections = self.config.dim, {}
+    features, collections['encoder'] = self.apply_net('encoder', params, state.collections, x,
+                                                      True)
+    loss, metrics = 0.0, {}
+    for term in self.mi_terms:
+      maps, collections[f'{term}_map_critic'] = self.apply_net(
+          f'{term}_map_critic', params, state.collections, self.critic_map(term, features), True)
+      codes, collections[f'{term}_code_critic'] = self.apply_net(
+          f'{term}_code_critic', params, state.collections, features['code'], True)
+      term_loss = mi_loss(mi_scores(maps, codes), self.config)
+      loss += (d.beta if term == 'local' else d.alpha) * term_loss
+      metrics[f'encoder/{term}_mi_loss'] = term_loss
+    if d.gamma:
+      # D is a constant here: state.params, not the differentiated `params`.
+      logits = self.networks['prior_disc'].apply({'params': state.params['prior_disc']},
+                                                 jax.nn.sigmoid(features['code']))
+      prior = (jnp.mean(jax.nn.softplus(-logits)) if d.prior_loss == 'non_saturating'
+               else -jnp.mean(jax.nn.softplus(logits)))
+      loss += d.gamma * prior
+      metrics['encoder/prior_loss'] = prior
+    collections = {k: v for k, v in collections.items() if v is not None}
+    return loss, (features, collections, {'encoder/loss': loss, **metrics})
+
+  def prior_disc_loss(self, params, codes, key):
+    """BCE of D on U[0,1]^d samples (real) and sigmoid codes (fake); optional gradient penalty."""
+    disc = lambda z: self.networks['prior_disc'].apply({'params': params}, z)
+    prior = jax.random.uniform(key, codes.shape, codes.dtype)
+    real, fake = disc(prior), disc(codes)
+    loss = jnp.mean(jax.nn.softplus(-real)) + jnp.mean(jax.nn.softplus(fake))
+    metrics = {'prior_disc/prior_prob': jnp.mean(jax.nn.sigmoid(real)),
+               'prior_disc/code_prob': jnp.mean(jax.nn.sigmoid(fake))}
+    if self.config.dim.prior_gradient_penalty:
+      # The reference code's penalty: mean squared norm of dD/dz, averaged over both inputs.
+      # D is per-example, so the gradient of the sum gives each example's own gradient.
+      norm2 = lambda z: jnp.mean(jnp.sum(jax.grad(lambda v: jnp.sum(disc(v)))(z)**2, axis=-1))
+      penalty = 0.5 * (norm2(prior) + norm2(codes))
+      loss += self.config.dim.prior_gradient_penalty * penalty
+      metrics['prior_disc/gradient_penalty'] = penalty
+    return loss, {'prior_disc/loss': loss, **metrics}
+
+  def update(self, state, batch, key):
+    x = batch['image']
+    (_, (features, collections, metrics)), grads = jax.value_and_grad(
+        self.encoder_loss, has_aux=True)(self.group_params(state.params, 'encoder'), state, x)
+    new_state, opt_metrics = self.apply_gradients(state, 'encoder', grads)
+    new_state = new_state.replace(collections={**state.collections, **collections})
+    metrics.update(opt_metrics)
+    if self.config.dim.gamma:
+      # D sees the codes of the same forward pass as constants: its loss never reaches E.
+      codes = jax.lax.stop_gradient(jax.nn.sigmoid(features['code']))
+      (_, disc_metrics), disc_grads = jax.value_and_grad(self.prior_disc_loss, has_aux=True)(
+          state.params['prior_disc'], codes, key)
+      new_state, opt_metrics = self.apply_gradients(new_state, 'prior_disc',
+                                                    {'prior_disc': disc_grads})
+      metrics.update(disc_metrics, **opt_metrics)
+    return new_state, metrics, features[self.config.dim.probe_on]
+
+  # Inference -------------------------------------------------------------------------------------
+
+  def inference_params(self, state):
+    """The params plus the running BatchNorm averages, for `encode` in inference mode."""
+    return {**state.params, 'encoder_batch_stats': state.collections['encoder']['batch_stats']}
+
+  def features(self, params, images: jax.Array) -> dict[str, jax.Array]:
+    """Every encoder layer in inference mode (running averages); params: inference_params."""
+    if 'encoder_batch_stats' not in params:
+      raise ValueError("objective 'dim' encodes with BatchNorm running averages: pass "
+                       'inference_params(state), not state.params')
+    return self.networks['encoder'].apply(
+        {'params': params['encoder'], 'batch_stats': params['encoder_batch_stats']}, images,
+        train=False)
+
+  def encode(self, params, images):
+    """The layer config.dim.probe_on selects ('code' = Y, 'fc', 'conv'), in inference mode."""
+    return self.features(params, images)[self.config.dim.probe_on]
+
+  def decode(self, params, codes):
+    raise NotImplementedError("objective 'dim' has no decoder (config.eval.evaluators: 'probe')")
+

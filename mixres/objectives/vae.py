@@ -1,0 +1,116 @@
+"""VAE and beta-VAE (Kingma & Welling 2014; Higgins et al. 2017): minimise the negative ELBO.
+
+The encoder emits the posterior's mean and log-variance (twice the code: channels for the 32x32
+'acai' family, code_size for the flat ones), a reparameterised sample z = mu + sigma eps is decoded,
+and the loss per image is
+
+  -log p(x | z) + beta * KL(q(z | x) || N(0, I)),   KL = 1/2 sum(mu^2 + sigma^2 - 1 - log sigma^2)
+
+averaged over the batch. `config.vae.likelihood`: 'bernoulli' (decoder logits against (x+1)/2,
+for binary images; the ACAI code's lines VAE and the usual dSprites beta-VAE) or 'gaussian'
+(decoder mean in [-1, 1], fixed std `gaussian_std`). The NLL sums over pixels; the KL sums over
+code dimensions (`kl_reduction='mean'` averages them instead, as the AMR authors' beta-VAE did).
+`encode` returns the mean (the probe, interpolations and the disentanglement metric read it) and
+`decode` images in [-1, 1].
+"""
+
+import math
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from mixres import models
+from mixres.objectives import base
+
+LIKELIHOODS = ('bernoulli', 'gaussian')
+KL_REDUCTIONS = ('sum', 'mean')
+
+
+def gaussian_kl(mean: jax.Array, log_var: jax.Array, reduction: str = 'sum') -> jax.Array:
+  """KL(N(mean, exp(log_var)) || N(0, I)) per example, over every axis but the batch: (B,)."""
+  per_dim = 0.5 * (jnp.square(mean) + jnp.exp(log_var) - 1.0 - log_var)
+  per_dim = per_dim.reshape(per_dim.shape[0], -1)
+  return jnp.sum(per_dim, -1) if reduction == 'sum' else jnp.mean(per_dim, -1)
+
+
+def negative_log_likelihood(x: jax.Array, output: jax.Array, likelihood: str,
+                            gaussian_std: float = 1.0) -> jax.Array:
+  """-log p(x | z) per example, summed over pixels: (B,). x in [-1, 1]; output = decoder's."""
+  if likelihood == 'bernoulli':  # output: logits of p(pixel on), target (x + 1) / 2.
+    per_pixel = optax.sigmoid_binary_cross_entropy(output, (x + 1.0) / 2.0)
+  else:  # output: the mean, in pixel units.
+    per_pixel = (0.5 * jnp.square((x - output) / gaussian_std)
+                 + math.log(gaussian_std) + 0.5 * math.log(2.0 * math.pi))
+  return jnp.sum(per_pixel.reshape(per_pixel.shape[0], -1), -1)
+
+
+class VAE(base.Objective):
+  """Encoder -> (mean, log-variance); decoder on a reparameterised sample; -ELBO with beta."""
+
+  def __init__(self, config, image_shape):
+    cfg = config.vae
+    if cfg.likelihood not in LIKELIHOODS:
+      raise ValueError(f'config.vae.likelihood={cfg.likelihood!r} is not a likelihood; choose '
+                       f'one of: {", ".join(LIKELIHOODS)}')
+    if cfg.kl_reduction not in KL_REDUCTIONS:
+      raise ValueError(f'config.vae.kl_reduction={cfg.kl_reduction!r} is not a reduction; '
+                       f'choose one of: {", ".join(KL_REDUCTIONS)}')
+    if cfg.beta < 0:
+      raise ValueError(f'config.vae.beta={cfg.beta} must be >= 0 (the KL weight)')
+    if cfg.gaussian_std <= 0:
+      raise ValueError(f'config.vae.gaussian_std={cfg.gaussian_std} must be > 0')
+    super().__init__(config, image_shape)
+
+  def build_networks(self):
+    # The encoder of the same family with a code twice as wide: mean and log-variance halves.
+    # Each family reads one of the two widths (channels for 'acai', code_size for flat codes).
+    wide = self.config.copy_and_resolve_references()
+    wide.model.latent = 2 * wide.model.latent
+    wide.model.code_size = 2 * wide.model.code_size
+    encoder, _ = models.build_autoencoder(wide, self.image_shape)
+    _, decoder = models.build_autoencoder(self.config, self.image_shape)
+    return {'encoder': encoder, 'decoder': decoder}
+
+  def example_inputs(self):
+    inputs = super().example_inputs()
+    stats = inputs['decoder']  # Shaped like the encoder's output: (1, ..., 2 * code).
+    inputs['decoder'] = jnp.zeros(stats.shape[:-1] + (stats.shape[-1] // 2,), stats.dtype)
+    if 'probe' in inputs:
+      inputs['probe'] = inputs['decoder']
+    return inputs
+
+  def posterior(self, params, images):
+    """(mean, log_var) of q(z | x), each shaped like a code."""
+    stats = self.networks['encoder'].apply({'params': params['encoder']}, images)
+    return jnp.split(stats, 2, axis=-1)
+
+  def decoder_output(self, params, codes):
+    """Logits ('bernoulli') or the mean ('gaussian') of p(x | z)."""
+    return self.networks['decoder'].apply({'params': params['decoder']}, codes)
+
+  def encode(self, params, images):
+    return self.posterior(params, images)[0]
+
+  def decode(self, params, codes):
+    output = self.decoder_output(params, codes)
+    if self.config.vae.likelihood == 'bernoulli':
+      return 2.0 * jax.nn.sigmoid(output) - 1.0  # The mean of p(x | z), back in [-1, 1].
+    return output
+
+  def update(self, state, batch, key):
+    x, cfg = batch['image'], self.config.vae
+
+    def loss_fn(params):
+      mean, log_var = self.posterior(params, x)
+      z = mean + jnp.exp(0.5 * log_var) * jax.random.normal(key, mean.shape, mean.dtype)
+      nll = jnp.mean(negative_log_likelihood(x, self.decoder_output(params, z), cfg.likelihood,
+                                             cfg.gaussian_std))
+      kl = jnp.mean(gaussian_kl(mean, log_var, cfg.kl_reduction))
+      loss = nll + cfg.beta * kl
+      return loss, (mean, {'gen/loss': loss, 'gen/recon': nll, 'gen/kl': kl})
+
+    (_, (codes, metrics)), grads = jax.value_and_grad(loss_fn, has_aux=True)(
+        self.group_params(state.params, 'generator'))
+    state, opt_metrics = self.apply_gradients(state, 'generator', grads)
+    return state, {**metrics, **opt_metrics}, codes

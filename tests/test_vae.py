@@ -1,0 +1,230 @@
+"""VAE / beta-VAE and the AE baselines of the ACAI lines table (dropout, denoising).
+
+Losses recomputed by hand from the networks' outputs, which networks move, corruptions only in
+training, the Table 4 row, and a short run of configs/lines.py for each method.
+"""
+
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+from configs import amr_dsprites
+from configs import lines
+from mixres import objectives
+from mixres import parallel
+from mixres import train
+from mixres.data import pipeline
+from mixres.objectives import vae
+
+
+def lines_config(method):
+  """configs/lines.py:METHOD,local at test size: depth 4, one scale, 2 code channels, 2 steps."""
+  config = lines.get_config(f'{method},local')
+  config.model.depth, config.model.latent_width, config.model.latent = 4, 16, 2
+  config.batch_size = 8
+  config.data.num_examples = 256
+  config.num_train_steps = 2
+  config.log_every = config.eval_every = config.checkpoint_every = 2
+  config.eval.batch_size = config.eval.max_examples = 16
+  config.eval.figure_pairs = 2
+  return config
+
+
+def changed(before, after) -> dict:
+  return {name: any(jax.tree.leaves(jax.tree.map(lambda a, b: bool(jnp.any(a != b)),
+                                                 before[name], after[name])))
+          for name in before}
+
+
+class Run:
+  """The loop's first step on a lines batch, through the loop's own init and compiled step.
+
+  The end-to-end runs below use the same configs, so they take both executables from the
+  compilation cache instead of compiling them again.
+  """
+
+  def __init__(self, method, workdir):
+    config = lines_config(method)
+    config.eval.evaluators = ()  # Only the end-to-end runs evaluate; init and step are the same.
+    exp = train.Experiment(config, workdir)  # Writes nothing until it trains.
+    self.obj, self.state = exp.objective, exp.init_state()
+    batches = pipeline.train_batches(exp.train_source, config.batch_size, 0)
+    self.data = parallel.to_global(exp.mesh, batches[0])
+    self.key = jax.random.fold_in(self.state.rng, self.state.step)  # The step's key.
+    copy = jax.tree.map(jnp.copy, self.state)  # The loop's step donates its input.
+    self.new, self.metrics = exp.train_step(0)(copy, self.data)
+
+
+def probe_loss(obj, params, codes, labels):
+  logits = obj.probe_logits(params, codes)
+  return float(np.mean(optax.softmax_cross_entropy_with_integer_labels(logits, labels)))
+
+
+# VAE -------------------------------------------------------------------------------------------
+
+
+def test_kl_and_likelihoods_on_hand_cases():
+  # KL(N(1, 1) || N(0, 1)) = 1/2; KL(N(0, 4) || N(0, 1)) = (4 - 1 - log 4) / 2.
+  mean, log_var = jnp.array([[1.0, 0.0]]), jnp.array([[0.0, math.log(4.0)]])
+  expected = 0.5 + (3.0 - math.log(4.0)) / 2
+  np.testing.assert_allclose(vae.gaussian_kl(mean, log_var), [expected], rtol=1e-6)
+  np.testing.assert_allclose(vae.gaussian_kl(mean, log_var, 'mean'), [expected / 2], rtol=1e-6)
+  # Bernoulli: logits 0 give log 2 per pixel whatever the target; a pixel x = 1 under logit 2
+  # costs log(1 + e^-2). Two pixels per example here.
+  x = jnp.array([[-1.0, 1.0]])
+  np.testing.assert_allclose(vae.negative_log_likelihood(x, jnp.zeros((1, 2)), 'bernoulli'),
+                             [2 * math.log(2)], rtol=1e-6)
+  np.testing.assert_allclose(vae.negative_log_likelihood(x, jnp.array([[-2.0, 2.0]]), 'bernoulli'),
+                             [2 * math.log1p(math.exp(-2))], rtol=1e-6)
+  # Gaussian, std 0.5: per pixel 0.5 ((x - mu) / 0.5)^2 + log 0.5 + 0.5 log(2 pi).
+  nll = vae.negative_log_likelihood(x, jnp.array([[0.0, 1.0]]), 'gaussian', 0.5)
+  constant = math.log(0.5) + 0.5 * math.log(2 * math.pi)
+  np.testing.assert_allclose(nll, [0.5 * 4.0 + 2 * constant], rtol=1e-6)
+
+
+@pytest.fixture(scope='module')
+def vae_run(tmp_path_factory):
+  return Run('vae', str(tmp_path_factory.mktemp('vae')))
+
+
+def test_vae_loss_hand_computed(vae_run):
+  """-ELBO = sum BCE(logits, (x+1)/2) + KL on the reparameterised sample, mean over batch."""
+  obj, state, data, metrics = vae_run.obj, vae_run.state, vae_run.data, vae_run.metrics
+  stats = np.asarray(obj.networks['encoder'].apply({'params': state.params['encoder']},
+                                                   data['image']))
+  assert stats.shape[-1] == 2 * obj.config.model.latent  # Mean and log-variance channels.
+  mean, log_var = stats[..., :2], stats[..., 2:]
+  z = mean + np.exp(0.5 * log_var) * np.asarray(jax.random.normal(vae_run.key, mean.shape))
+  logits = np.asarray(obj.networks['decoder'].apply({'params': state.params['decoder']}, z),
+                      np.float64)
+  t = (np.asarray(data['image']) + 1) / 2
+  bce = np.maximum(logits, 0) - logits * t + np.log1p(np.exp(-np.abs(logits)))
+  nll = bce.reshape(len(t), -1).sum(-1).mean()
+  kl = (0.5 * (mean**2 + np.exp(log_var) - 1 - log_var)).reshape(len(t), -1).sum(-1).mean()
+  assert obj.config.vae.beta == 1.0  # ACAI's lines VAE.
+  np.testing.assert_allclose(metrics['gen/recon'], nll, rtol=1e-4)
+  np.testing.assert_allclose(metrics['gen/kl'], kl, rtol=1e-4)
+  np.testing.assert_allclose(metrics['gen/loss'], nll + kl, rtol=1e-4)
+  # The probe learns from the posterior mean, which is what `encode` returns.
+  np.testing.assert_allclose(obj.encode(state.params, data['image']), mean, rtol=1e-5)
+  np.testing.assert_allclose(metrics['probe/train_loss'],
+                             probe_loss(obj, state.params, mean, data['label']), rtol=1e-4)
+
+
+def test_vae_moves_encoder_and_decoder_and_decodes_to_images(vae_run):
+  obj, state, data = vae_run.obj, vae_run.state, vae_run.data
+  moved = changed(state.params, vae_run.new.params)
+  assert moved == {'encoder': True, 'decoder': True, 'probe': True}
+  images = obj.decode(state.params, obj.encode(state.params, data['image']))
+  assert images.shape == data['image'].shape
+  assert float(images.min()) >= -1.0 and float(images.max()) <= 1.0  # 2 sigmoid - 1.
+
+
+def test_table4_row_is_a_beta100_vae_on_the_betavae_networks():
+  config = amr_dsprites.get_config('vae_beta100')
+  assert (config.objective, config.vae.beta, config.vae.likelihood, config.lam,
+          config.setting) == ('vae', 100.0, 'bernoulli', 1.0, 'dsprites:vae_beta100')
+  obj = objectives.get_objective(config, (64, 64, 1))
+  state = jax.eval_shape(obj.init, jax.random.PRNGKey(0))
+  assert state.params['encoder']['Dense_1']['kernel'].shape == (256, 20)  # 2 x code_size.
+  images = jax.ShapeDtypeStruct((2, 64, 64, 1), jnp.float32)
+  codes = jax.eval_shape(obj.encode, state.params, images)
+  assert codes.shape == (2, 10)
+  assert jax.eval_shape(obj.decode, state.params, codes).shape == (2, 64, 64, 1)
+
+
+def test_vae_on_flat_codes_of_2d_points():
+  """The 'mlp' family (2-D toys): a (B, 2 code_size) posterior, a Gaussian likelihood."""
+  config = lines_config('vae')
+  config.model.arch, config.model.code_size, config.vae.likelihood = 'mlp', 2, 'gaussian'
+  obj = objectives.get_objective(config, (2,))
+  state = jax.eval_shape(obj.init, jax.random.PRNGKey(0))
+  points = jax.ShapeDtypeStruct((4, 2), jnp.float32)
+  assert jax.eval_shape(obj.posterior, state.params, points)[1].shape == (4, 2)
+  assert jax.eval_shape(obj.encode, state.params, points).shape == (4, 2)
+  _, metrics = jax.eval_shape(obj.train_step, state, {'image': points, 'label': jnp.zeros(4, int)})
+  assert {'gen/loss', 'gen/recon', 'gen/kl'} <= set(metrics)
+
+
+# Plain AE, dropout AE, denoising AE ------------------------------------------------------------
+
+
+@pytest.fixture(scope='module')
+def ae_runs(tmp_path_factory):
+  return {method: Run(method, str(tmp_path_factory.mktemp(method)))
+          for method in ('ae', 'dropout', 'denoising')}
+
+
+def test_plain_ae_is_the_mse_of_the_reconstruction(ae_runs):
+  run = ae_runs['ae']
+  x, params = run.data['image'], run.state.params
+  recon = np.mean((x - run.obj.decode(params, run.obj.encode(params, x)))**2)
+  np.testing.assert_allclose(run.metrics['gen/recon'], recon, rtol=1e-4)
+  assert changed(params, run.new.params) == {'encoder': True, 'decoder': True, 'probe': True}
+
+
+def test_dropout_drops_code_elements_in_training_only(ae_runs):
+  run = ae_runs['dropout']
+  obj, key, metrics = run.obj, run.key, run.metrics
+  x, params = run.data['image'], run.state.params
+  codes = obj.encode(params, x)
+  keep = jax.random.bernoulli(jax.random.split(key)[1], 0.5, codes.shape)
+  assert 0 < float(keep.mean()) < 1
+  dropped = jnp.where(keep, codes / 0.5, 0.0)  # Inverted dropout: the kept are scaled by 2.
+  np.testing.assert_allclose(metrics['gen/recon'], np.mean((x - obj.decode(params, dropped))**2),
+                             rtol=1e-4)
+  clean = np.mean((x - obj.decode(params, codes))**2)
+  assert abs(float(metrics['gen/recon']) - clean) > 1e-3 * clean
+  # Evaluation sees the deterministic network: `encode` is the plain AE's.
+  plain = ae_runs['ae'].obj
+  np.testing.assert_array_equal(obj.encode(params, x), plain.encode(params, x))
+  assert changed(params, run.new.params) == {'encoder': True, 'decoder': True, 'probe': True}
+
+
+def test_denoising_reconstructs_the_clean_image_from_a_noisy_one(ae_runs):
+  run = ae_runs['denoising']
+  obj, key, metrics = run.obj, run.key, run.metrics
+  x, params, data = run.data['image'], run.state.params, run.data
+  noisy = x + 1.0 * jax.random.normal(jax.random.split(key)[0], x.shape)
+  expected = np.mean((x - obj.decode(params, obj.encode(params, noisy)))**2)
+  np.testing.assert_allclose(metrics['gen/recon'], expected, rtol=1e-4)
+  # The probe reads the clean input's code, as evaluation will.
+  np.testing.assert_allclose(metrics['probe/train_loss'],
+                             probe_loss(obj, params, obj.encode(params, x), data['label']),
+                             rtol=1e-4)
+
+
+@pytest.mark.parametrize('field,value,message', [
+    ('vae.likelihood', 'poisson', r"config.vae.likelihood='poisson' is not a likelihood; choose "
+                                  'one of: bernoulli, gaussian'),
+    ('vae.kl_reduction', 'max', r"config.vae.kl_reduction='max' is not a reduction"),
+    ('vae.beta', -1.0, r'config.vae.beta=-1.0 must be >= 0'),
+    ('vae.gaussian_std', 0.0, r'config.vae.gaussian_std=0.0 must be > 0'),
+    ('ae.dropout', 1.0, r'config.ae.dropout=1.0 must be in \[0, 1\)'),
+    ('ae.noise', -0.1, r'config.ae.noise=-0.1 must be >= 0'),
+])
+def test_bad_values_name_the_field(field, value, message):
+  config = lines_config('vae' if field.startswith('vae') else 'ae')
+  config.update_from_flattened_dict({field: value})
+  with pytest.raises(ValueError, match=message):
+    objectives.get_objective(config, (32, 32, 1))
+
+
+# configs/lines.py end to end ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize('method', ['vae', 'ae', 'dropout', 'denoising'])
+def test_lines_end_to_end(method, vae_run, ae_runs, tmp_path):
+  """configs/lines.py:METHOD,local for two steps (init and step compiled above, from the cache)."""
+  config = lines_config(method)
+  assert config.objective == ('vae' if method == 'vae' else 'ae')
+  assert config.eval.evaluators == ('probe', 'interpolation', 'lines')
+  config.eval.evaluators = ('probe', 'interpolation')  # test_acai.py runs 'lines' end to end.
+  summary = train.train_and_evaluate(config, str(tmp_path))
+  assert np.isfinite(summary['gen/recon']) and 0.0 <= summary['probe/val_accuracy'] <= 1.0
+  if method == 'vae':
+    assert np.isfinite(summary['gen/kl'])
