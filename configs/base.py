@@ -31,6 +31,9 @@ def get_config() -> ml_collections.ConfigDict:
   config.data.fit = 'resize'  # To image_size: 'resize' (bilinear), 'pad' or 'crop_resize'.
   config.data.num_classes = 10  # Classes of the probe; 0: no probe.
   config.data.attributes = ('Male', 'Heavy_Makeup', 'Wearing_Lipstick')  # celeb_a only.
+  # Digit datasets (digits, mnist, svhn_cropped): binary 'attributes' derived from the label,
+  # any of 'odd', 'large' (>= 5), 'loop' (0, 6, 8, 9); offline attributes for 'amr_supervised'.
+  config.data.derived_attributes = ()
   config.data.num_examples = 0  # Procedural sizes; 0: lines 65,536, 2-D toys 10,000.
   config.data.procedural_seed = 0  # Seed of the procedural datasets' content.
   config.data.shuffle_seed = 0  # Data order; the run seed does not change it.
@@ -64,6 +67,20 @@ def get_config() -> ml_collections.ConfigDict:
   config.gen_every = 5  # Reference code: D every step, G every 5th step.
 
   # Per-method settings: each objective reads only its own section (mixres/objectives/).
+  # Supervised AMR (paper section 2.2, Eq. 7; mixres/objectives/amr_supervised.py): a class mixer
+  # embed(y) -> Bernoulli p per feature map, and an auxiliary classifier head on D (ACGAN).
+  config.supervised = ml_collections.ConfigDict()
+  # How embed gets a gradient through the mask m ~ Bernoulli(p): 'sample' (the paper's sampled
+  # mask, straight-through: hard 0/1 forward, dm/dp = 1 backward), 'relaxed' (relaxed Bernoulli /
+  # Gumbel-sigmoid at `temperature`) or 'soft' (the reference code: m = p, never sampled).
+  config.supervised.mask = 'sample'
+  config.supervised.temperature = 0.5  # 'relaxed' only: the relaxation's temperature, > 0.
+  # The auxiliary head's loss: 'sigmoid' (BCE per binary attribute: the batch's 'attributes',
+  # CelebA's data.attributes or data.derived_attributes) or 'softmax' (CE on the one-hot class
+  # 'label', e.g. dSprites' shape); mixed labels y_mix are soft targets either way.
+  config.supervised.classifier = 'sigmoid'
+  config.supervised.cls_weight = 1.0  # Weight of both classification terms (paper: 1).
+  config.supervised.embed_hidden = (64, 64)  # ReLU layers of the embed MLP (the paper: "an MLP").
   # Plain AE baselines of the ACAI lines table (ACAI code: dropout.py, denoising.py); 0 = off.
   config.ae = ml_collections.ConfigDict()
   config.ae.dropout = 0.0  # Dropout rate on the code in training (ACAI's dropout AE: 0.5).
@@ -150,6 +167,9 @@ def get_config() -> ml_collections.ConfigDict:
   config.eval.lines_seed = 0  # 'lines': the fixed pairs of fresh lines.
   config.eval.ndm_steps = 1000  # 'ndm': training steps of its dependency discriminator.
   config.eval.toy_tolerance = 0.05  # 'toy_mixes': spiral distance counted as on it (noise 0.02).
+  # 'attribute_consistency' (amr_supervised): validation pairs scored, every attribute
+  # combination each pair can reach, by a classifier trained like the Frechet one (frechet_steps).
+  config.eval.attribute_pairs = 256
   # 'disentanglement' on dSprites (mixres/evaluation/disentanglement.py): votes per metric.
   config.eval.disentanglement = ml_collections.ConfigDict()
   config.eval.disentanglement.seed = 0  # The same votes at every evaluation.

@@ -30,6 +30,7 @@ def load(module, arg=None):
 METHOD_CONFIGS = {
     'lines': 'test_acai', 'gaia_svhn': 'test_gaia', 'gaia_toys': 'test_gaia',
     'amr_toys': 'test_toys_eval', 'augint_mnist': 'test_augint', 'dim_cifar10': 'test_dim',
+    'amr_supervised': 'test_amr_supervised',
 }
 
 

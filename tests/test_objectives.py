@@ -184,7 +184,7 @@ def test_optimizer_is_adam_with_coupled_l2():
 
 @pytest.mark.parametrize('field,value,message', [
     ('objective', 'vae2', r"config.objective='vae2' is not an objective; choose one of: acai, "
-     r'ae, ae_gan, amr, augint, augint_adv, dim, gaia, vae$'),
+     r'ae, ae_gan, amr, amr_supervised, augint, augint_adv, dim, gaia, vae$'),
     ('mixer', 'cutmix', r"config.mixer='cutmix' is not a mixer; choose one of: bernoulli, mixup"),
     ('k', 1, r'config.k=1 must be an integer >= 2'),
     ('lam', -1.0, r'config.lam=-1.0 must be >= 0'),

@@ -2,7 +2,8 @@
 
 A source has `len(source)` and `source[i] -> {'image': ..., 'label': int32, ...}`: 'image' is a
 uint8 (H, W, C) image (or a float32 point for the 2-D toys), 'label' the class the linear probe
-predicts, and some datasets add fields (dSprites 'factors', CelebA 'attributes', lines 'angle').
+predicts, and some datasets add fields (dSprites 'factors', CelebA 'attributes', lines 'angle';
+digit datasets 'attributes' derived from the label with config.data.derived_attributes).
 
 Three kinds of dataset, each with an offline path for tests:
 - procedural (no download): digits (scikit-learn's bundled copy), the ACAI lines, a dSprites
@@ -205,6 +206,75 @@ PROCEDURAL: dict[str, tuple[Callable, Callable]] = {
 DATASETS = sorted([*PROCEDURAL, *TFDS_DATASETS])
 
 
+# -------------------------------------------------------------------------------------------------
+# Binary attributes derived from digit labels (config.data.derived_attributes): offline stand-ins
+# for CelebA's attributes, for the supervised class mixer (objective 'amr_supervised').
+
+DIGIT_ATTRIBUTES: dict[str, tuple[int, ...]] = {
+    'odd': (1, 3, 5, 7, 9),
+    'large': (5, 6, 7, 8, 9),  # >= 5.
+    'loop': (0, 6, 8, 9),  # Digits drawn with a closed loop.
+}
+DIGIT_DATASETS = ('digits', 'mnist', 'svhn_cropped')  # Labels 0..9 are the digits themselves.
+
+
+def _checked_derived(data: ml_collections.ConfigDict) -> tuple[str, ...]:
+  names = tuple(data.get('derived_attributes', ()))
+  unknown = [n for n in names if n not in DIGIT_ATTRIBUTES]
+  if unknown:
+    raise ValueError(f'config.data.derived_attributes has unknown {unknown}; choose from: '
+                     f'{", ".join(sorted(DIGIT_ATTRIBUTES))}')
+  if names and data.name not in DIGIT_DATASETS:
+    raise ValueError(f'config.data.derived_attributes needs digit labels, but '
+                     f'config.data.name={data.name!r}; choose one of: {", ".join(DIGIT_DATASETS)}')
+  return names
+
+
+def digit_attribute_table(names: tuple[str, ...]) -> np.ndarray:
+  """(10, len(names)) float32: row d holds digit d's bits, column i the attribute names[i]."""
+  return np.asarray([[float(d in DIGIT_ATTRIBUTES[n]) for n in names] for d in range(10)],
+                    np.float32)
+
+
+def attribute_names(data: ml_collections.ConfigDict) -> tuple[str, ...]:
+  """The names of the batch's 'attributes' field, in order; () when it has none."""
+  derived = _checked_derived(data)
+  if derived:
+    return derived
+  return _checked_attributes(data) if data.name == 'celeb_a' else ()
+
+
+def attribute_table(data: ml_collections.ConfigDict) -> np.ndarray:
+  """(num_classes, num_attributes) float32: the attribute bits of each probe class.
+
+  Derived attributes are functions of the digit; CelebA's label is the attribute combination
+  (sum_i bit_i 2^i), so each bit is read off the class. ValueError when there are none.
+  """
+  derived = _checked_derived(data)
+  if derived:
+    return digit_attribute_table(derived)
+  if data.name == 'celeb_a':
+    bits = len(_checked_attributes(data))
+    return ((np.arange(2**bits)[:, None] >> np.arange(bits)) & 1).astype(np.float32)
+  raise ValueError(f'config.data.name={data.name!r} has no attributes: use celeb_a or set '
+                   f'config.data.derived_attributes (on {", ".join(DIGIT_DATASETS)})')
+
+
+class DerivedAttributesSource:
+  """`parent` with 'attributes' (float32 bits, the rows of `table` at the label) on each example."""
+
+  def __init__(self, parent: Source, table: np.ndarray):
+    self.parent, self.table = parent, table
+
+  def __len__(self) -> int:
+    return len(self.parent)
+
+  def __getitem__(self, index: int) -> Example:
+    example = dict(self.parent[index])
+    example['attributes'] = self.table[int(example['label'])]
+    return example
+
+
 def _load(data: ml_collections.ConfigDict) -> Source:
   """The whole dataset `data.name`, as stored (before fitting, splitting and subsetting)."""
   if data.name not in PROCEDURAL and data.name not in TFDS_DATASETS:
@@ -270,6 +340,9 @@ def build(config: ml_collections.ConfigDict) -> tuple[Source, Source]:
   data = config.data
   full = _load(data)
   _check_num_classes(data)
+  derived = _checked_derived(data)
+  if derived:
+    full = DerivedAttributesSource(full, digit_attribute_table(derived))
   native = np.shape(full[0]['image'])
   if len(native) == 3:  # Images (the 2-D toys are points and pass through).
     size, method = int(data.image_size), data.fit

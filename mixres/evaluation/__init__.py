@@ -5,6 +5,7 @@ An evaluator is built once per run as `cls(objective, config, mesh, valid_source
 as `best/<name>` (e.g. the paper's "best validation accuracy over training").
 """
 
+from mixres.evaluation.attributes import AttributeConsistency
 from mixres.evaluation.clustering import ClusteringAccuracy
 from mixres.evaluation.dependency import NeuralDependency
 from mixres.evaluation.disentanglement import Disentanglement
@@ -16,6 +17,7 @@ from mixres.evaluation.sampling import GaussianSamples
 from mixres.evaluation.toys import ToyMixes
 
 EVALUATORS = {
+    'attribute_consistency': AttributeConsistency,
     'clustering': ClusteringAccuracy,
     'disentanglement': Disentanglement,
     'few_shot': FewShot,

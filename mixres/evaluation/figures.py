@@ -50,3 +50,17 @@ def labelled_panels(panels: list[np.ndarray], labels: list[str], gap: int = 8) -
     canvas.paste(Image.fromarray(panel), (left, top))
     draw.text((left + 2, 2), label[:w // 6], fill='black')
   return np.asarray(canvas)
+
+
+def labelled_columns(mosaic: np.ndarray, labels: list[str], gap: int = 2, top: int = 14
+                     ) -> np.ndarray:
+  """A white margin above a `grid` mosaic (made with the same gap) with one label per column."""
+  from PIL import Image, ImageDraw
+  column_width = (mosaic.shape[1] - gap) / len(labels)
+  canvas = Image.new('RGB', (mosaic.shape[1], mosaic.shape[0] + top), 'white')
+  canvas.paste(Image.fromarray(mosaic), (0, top))
+  draw = ImageDraw.Draw(canvas)
+  for i, label in enumerate(labels):
+    draw.text((gap + int(i * column_width) + 1, 2), label[:max(1, int(column_width) // 6)],
+              fill='black')
+  return np.asarray(canvas)

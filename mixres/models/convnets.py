@@ -99,16 +99,21 @@ class Discriminator(nn.Module):
 
   Returns one logit per image: the mean of the final (latent_width, latent_width, latent) map.
   Power-iteration vectors live in the 'spectral' collection; pass `update_stats=True` (with
-  `mutable=['spectral']`) in training so that the step returns them.
+  `mutable=['spectral']`) in training so that the step returns them. With `with_features` it
+  returns (logits, the last hidden map (B, latent_width, latent_width, depth * 2**scales)), the
+  trunk an auxiliary classifier head branches from (mixres/models/auxiliary.py); the parameters
+  are the same either way.
   """
   width: int = 32
   latent_width: int = 4
   depth: int = 16
   latent: int = 2
   leaky_slope: float = 0.01
+  with_features: bool = False
 
   @nn.compact
-  def __call__(self, x: jax.Array, update_stats: bool = False) -> jax.Array:
+  def __call__(self, x: jax.Array, update_stats: bool = False
+               ) -> jax.Array | tuple[jax.Array, jax.Array]:
     chex.assert_rank(x, 4)
     scales = num_scales(self.width, self.latent_width)
     sn = lambda features: spectral(_conv(features, 3), update_stats)
@@ -118,9 +123,9 @@ class Discriminator(nn.Module):
       for _ in range(2):
         x = act(sn(self.depth << scale)(x))
       x = nn.avg_pool(x, (2, 2), (2, 2))
-    x = act(sn(self.depth << scales)(x))
-    x = sn(self.latent)(x)
-    return jnp.mean(x, axis=(1, 2, 3))  # (B,)
+    features = act(sn(self.depth << scales)(x))
+    logits = jnp.mean(sn(self.latent)(features), axis=(1, 2, 3))  # (B,)
+    return (logits, features) if self.with_features else logits
 
 
 def spectral(layer: nn.Module, update_stats: bool) -> Callable[[jax.Array], jax.Array]:

@@ -4,6 +4,7 @@ from mixres.objectives.acai import ACAI
 from mixres.objectives.ae import AE
 from mixres.objectives.ae_gan import AEGAN
 from mixres.objectives.amr import AMR
+from mixres.objectives.amr_supervised import SupervisedAMR
 from mixres.objectives.augint import AdversarialAugIntAE
 from mixres.objectives.augint import AugIntAE
 from mixres.objectives.base import Objective
@@ -16,6 +17,7 @@ OBJECTIVES: dict[str, type[Objective]] = {
     'ae': AE,
     'ae_gan': AEGAN,
     'amr': AMR,
+    'amr_supervised': SupervisedAMR,
     'augint': AugIntAE,
     'augint_adv': AdversarialAugIntAE,
     'dim': DIM,

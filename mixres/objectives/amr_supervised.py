@@ -1,0 +1,183 @@
+"""Supervised AMR (section 2.2 and Eq. 7 of the AMR paper): mixes that carry requested attributes.
+
+Each example (x1, y1) is paired with a random batch partner (x2, y2) (mixers.partners). The
+conditioning label is y_mix = alpha y1 + (1 - alpha) y2 with alpha ~ U(0, 1), so that it only
+asks for what the pair holds; the class mixer embed(y_mix) gives Bernoulli parameters p per
+feature map and mix = m f(x1) + (1 - m) f(x2), m ~ Bernoulli(p) (mixres/models/class_mixer.py;
+config.supervised.mask chooses how its gradient passes the sampling). The discriminator gains
+an auxiliary classifier head (ACGAN; mixres/models/auxiliary.py).
+
+On top of AE+GAN (ae_gan.py: lam * recon + BCE(D(x_hat), 1) for G, BCE(D(x), 1) +
+BCE(D(x_hat), 0) for D, D every step and G every gen_every-th, both from the pre-step
+parameters) the losses add:
+
+  G (encoder, decoder, embed): BCE(D(g(mix)), 1) + w * cls(D_cls(g(mix)), y_mix)
+  D (trunk and head):          BCE(D(g(mix)), 0) + w * cls(D_cls(x), y)
+
+w = config.supervised.cls_weight (the paper: 1), cls = losses.attribute_loss, sigmoid BCE on
+binary attributes or softmax CE on classes (config.supervised.classifier). D's classifier
+learns from real images only, so it is the judge of the mixes' attributes and G cannot teach it
+to read them off fakes.
+"""
+
+import jax
+import jax.numpy as jnp
+
+from mixres import mixers
+from mixres.data import sources
+from mixres.models import auxiliary
+from mixres.models import class_mixer
+from mixres.objectives import ae_gan
+from mixres.objectives import base
+from mixres.objectives import losses
+
+
+class SupervisedAMR(ae_gan.AEGAN):
+  """AE+GAN + a learned class mixer whose decoded mixes D's auxiliary classifier must agree with."""
+
+  groups = {'generator': ('encoder', 'decoder', 'class_mixer'), 'disc': ('disc',)}
+
+  def __init__(self, config, image_shape):
+    cfg = config.supervised
+    if cfg.mask not in class_mixer.MASKS:
+      raise ValueError(f'config.supervised.mask={cfg.mask!r} is not a mask; choose one of: '
+                       f'{", ".join(class_mixer.MASKS)}')
+    if not float(cfg.temperature) > 0:
+      raise ValueError(f'config.supervised.temperature={cfg.temperature} must be > 0 (the '
+                       'relaxed Bernoulli\'s temperature)')
+    if cfg.classifier not in losses.CLASSIFIERS:
+      raise ValueError(f'config.supervised.classifier={cfg.classifier!r} is not a classifier '
+                       f'loss; choose one of: {", ".join(losses.CLASSIFIERS)}')
+    if float(cfg.cls_weight) < 0:
+      raise ValueError(f'config.supervised.cls_weight={cfg.cls_weight} must be >= 0')
+    if any(int(w) < 1 for w in cfg.embed_hidden):
+      raise ValueError(f'config.supervised.embed_hidden={tuple(cfg.embed_hidden)} must hold '
+                       'layer widths >= 1')
+    auxiliary.check_arch(config.model.arch)  # Before the autoencoder's own size checks.
+    self.num_attributes = self._count_attributes(config)
+    super().__init__(config, image_shape)
+
+  @staticmethod
+  def _count_attributes(config) -> int:
+    """Length of y: the batch's binary attributes ('sigmoid') or its classes ('softmax')."""
+    if config.supervised.classifier == 'softmax':
+      if config.data.num_classes < 1:
+        raise ValueError("config.supervised.classifier='softmax' conditions on the class label, "
+                         f'but config.data.num_classes={config.data.num_classes}; use >= 1')
+      return int(config.data.num_classes)
+    names = sources.attribute_names(config.data)
+    if not names:
+      raise ValueError(
+          "config.supervised.classifier='sigmoid' needs binary attributes in the batch, but "
+          f'config.data.name={config.data.name!r} has none; use celeb_a (data.attributes) or '
+          f'set config.data.derived_attributes (on {", ".join(sources.DIGIT_DATASETS)})')
+    return len(names)
+
+  def build_networks(self):
+    networks = base.Objective.build_networks(self)  # Encoder, decoder; D is ours.
+    networks['disc'] = auxiliary.build_auxiliary_discriminator(
+        self.config, self.image_shape, self.num_attributes)
+    code_shape = jax.eval_shape(networks['encoder'].init_with_output, jax.random.key(0),
+                                jnp.zeros((1, *self.image_shape), jnp.float32))[0].shape
+    hidden = tuple(int(w) for w in self.config.supervised.embed_hidden)
+    networks['class_mixer'] = class_mixer.ClassMixer(num_channels=code_shape[-1], hidden=hidden)
+    return networks
+
+  def example_inputs(self):
+    inputs = super().example_inputs()
+    inputs['class_mixer'] = jnp.zeros((1, self.num_attributes), jnp.float32)
+    return inputs
+
+  # The class mixer ------------------------------------------------------------------------------
+
+  def attributes(self, batch) -> jax.Array:
+    """y (B, A) float32: the 'attributes' bits, or the one-hot 'label' for 'softmax'."""
+    if self.config.supervised.classifier == 'softmax':
+      return jax.nn.one_hot(batch['label'], self.num_attributes, dtype=jnp.float32)
+    return batch['attributes'].astype(jnp.float32)
+
+  def embed_logits(self, params, y: jax.Array) -> jax.Array:
+    """embed(y): Bernoulli logits per feature map (B, C); p = sigmoid of them."""
+    return self.networks['class_mixer'].apply({'params': params['class_mixer']}, y)
+
+  def class_mix(self, params, h1: jax.Array, h2: jax.Array, y: jax.Array, key: jax.Array
+                ) -> tuple[jax.Array, jax.Array]:
+    """Mix_sup(h1, h2, y) = m h1 + (1 - m) h2 with m from embed(y); returns (mix, p)."""
+    logits = self.embed_logits(params, y)
+    cfg = self.config.supervised
+    m = class_mixer.mask(key, logits, cfg.mask, float(cfg.temperature))
+    return class_mixer.apply_mask(m, h1, h2), class_mixer.probabilities(logits)
+
+  def mix_batch(self, params, codes: jax.Array, y: jax.Array, key: jax.Array):
+    """(mix, y_mix, p) for every example with a random partner of the batch (Eq. 7)."""
+    perm_key, alpha_key, mask_key = jax.random.split(key, 3)
+    # The same key gives the same permutation (it depends only on the key and batch size), so
+    # codes and labels are paired alike.
+    h1, h2 = mixers.partners(perm_key, codes, 2)
+    y1, y2 = mixers.partners(perm_key, y, 2)
+    y_mix = class_mixer.mix_labels(jax.random.uniform(alpha_key, (codes.shape[0],)), y1, y2)
+    mixed, p = self.class_mix(params, h1, h2, y_mix, mask_key)
+    return mixed, y_mix, p
+
+  # The step --------------------------------------------------------------------------------------
+
+  def generate_supervised(self, params, x, y, key):
+    """f(x), y_mix, the mask probabilities and [x_hat, g(mix)] from one decoder call."""
+    codes = self.encode(params, x)
+    mixed, y_mix, p = self.mix_batch(params, codes, y, key)
+    decoded = self.decode(params, jnp.concatenate([codes, mixed]))
+    return codes, y_mix, p, jnp.split(decoded, 2)
+
+  def update(self, state, batch, key, update_generator: bool = True):
+    x, cfg, sup = batch['image'], self.config, self.config.supervised
+    y = self.attributes(batch)
+    gen_params = self.group_params(state.params, 'generator')
+    metrics = {}
+
+    if update_generator:
+      def gen_loss(params):
+        codes, y_mix, p, fakes = self.generate_supervised(params, x, y, key)
+        recon = losses.reconstruction(x, fakes[0], cfg.recon)
+        logits, cls_logits = self.disc_logits(state, jnp.concatenate(fakes))
+        on_recon, on_mix = jnp.split(logits, 2)
+        cls_mix = jnp.split(cls_logits, 2)[1]
+        adversarial = losses.gan_loss(on_recon, 1.0) + losses.gan_loss(on_mix, 1.0)
+        cls = losses.attribute_loss(cls_mix, y_mix, sup.classifier)
+        loss = cfg.lam * recon + adversarial + sup.cls_weight * cls
+        return loss, (codes, fakes, {
+            'gen/loss': loss, 'gen/recon': recon, 'gen/adversarial': adversarial,
+            'gen/cls': cls, 'gen/mask_mean': jnp.mean(p),
+            'gen/mix_cls_accuracy': losses.attribute_accuracy(cls_mix, y_mix, sup.classifier)})
+
+      (_, (codes, fakes, gen_metrics)), grads = jax.value_and_grad(gen_loss, has_aux=True)(
+          gen_params)
+      state, opt_metrics = self.apply_gradients(state, 'generator', grads)
+      metrics.update(gen_metrics, **opt_metrics)
+    else:
+      codes, _, _, fakes = self.generate_supervised(gen_params, x, y, key)
+
+    # D judges the generator's outputs as constants: its loss never reaches G or embed.
+    fakes = [jax.lax.stop_gradient(f) for f in fakes]
+
+    def disc_loss(params):
+      (logits, cls_logits), updated = self.disc_logits(state, jnp.concatenate([x, *fakes]),
+                                                       params, update_stats=True)
+      real, on_recon, on_mix = jnp.split(logits, 3)
+      cls_real = jnp.split(cls_logits, 3)[0]
+      gan = (losses.gan_loss(real, 1.0) + losses.gan_loss(on_recon, 0.0)
+             + losses.gan_loss(on_mix, 0.0))
+      cls = losses.attribute_loss(cls_real, y, sup.classifier)
+      loss = gan + sup.cls_weight * cls
+      return loss, (updated, {
+          'disc/loss': loss, 'disc/gan': gan, 'disc/cls': cls,
+          'disc/cls_accuracy': losses.attribute_accuracy(cls_real, y, sup.classifier),
+          'disc/real_prob': jnp.mean(jax.nn.sigmoid(real)),
+          'disc/recon_prob': jnp.mean(jax.nn.sigmoid(on_recon)),
+          'disc/mix_prob': jnp.mean(jax.nn.sigmoid(on_mix))})
+
+    (_, (updated, disc_metrics)), grads = jax.value_and_grad(disc_loss, has_aux=True)(
+        state.params['disc'])
+    state, opt_metrics = self.apply_gradients(state, 'disc', {'disc': grads})
+    state = state.replace(collections={**state.collections, 'disc': updated})
+    metrics.update(disc_metrics, **opt_metrics)
+    return state, metrics, codes
