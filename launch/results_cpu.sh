@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# The CPU-scale first results of RESULTS.md, one run after another on this machine:
+# The CPU-scale first results of RESULTS.md:
 #   1. linear-probe accuracy of AE+GAN and the AMR mixers on the real MNIST test split, cut
 #      8,000 train / 2,000 valid (the paper's low-data protocol), configs/amr_mnist.py ',local';
 #   2. the ACAI lines metrics of AE, ACAI and AMR (mixup, k = 2) after the same 500 steps,
 #      configs/lines.py ',local';
-# three seeds each, then the tables (mixres.report). About 70 minutes on the 2-core CPU.
+# three seeds each (seed-major, so an interrupted sweep still has whole seeds), the two sweeps
+# side by side, each pinned to one core (two XLA processes sharing both cores oversubscribe
+# them and run at a third of the speed), then the tables (mixres.report). About an hour on the
+# 2-core CPU.
 #
 #   launch/results_cpu.sh runs/results [path/to/mnist-t10k-images-idx3-ubyte.gz]
 #
@@ -13,13 +16,29 @@ set -euo pipefail
 root=${1:-runs/results}
 mnist=${2:-../shared/data/mnist/mnist-t10k-images-idx3-ubyte.gz}
 seeds="0 1 2"
-launch/sweep_table.sh configs/amr_mnist.py "$root/mnist" \
-  "ae_gan,local mixup2,local bern2,local mixup3,local" "$seeds" \
-  --config.data.path="$mnist" --config.data.valid_fraction=0.2
-for method in ae acai amr_mixup; do for seed in $seeds; do
-  python -m mixres.main --config="configs/lines.py:$method,local" \
-    --workdir="$root/lines/${method}_seed$seed" --config.seed="$seed"
-done; done
+
+mnist_sweep() {
+  for seed in $seeds; do for row in ae_gan mixup2 bern2 mixup3; do
+    python -m mixres.main --config="configs/amr_mnist.py:$row,local" \
+      --workdir="$root/mnist/${row}_seed$seed" --config.seed="$seed" \
+      --config.data.path="$mnist" --config.data.valid_fraction=0.2
+  done; done
+}
+
+lines_sweep() {
+  for seed in $seeds; do for method in ae acai amr_mixup; do
+    python -m mixres.main --config="configs/lines.py:$method,local" \
+      --workdir="$root/lines/${method}_seed$seed" --config.seed="$seed"
+  done; done
+}
+
+mkdir -p "$root"
+pin() { if command -v taskset > /dev/null && [ "$(nproc)" -ge 2 ]; then taskset -c "$@"; else shift; "$@"; fi; }
+export -f mnist_sweep lines_sweep
+export root mnist seeds
+pin 0 bash -c mnist_sweep > "$root/mnist.log" 2>&1 &
+pin 1 bash -c lines_sweep > "$root/lines.log" 2>&1 &
+wait
 python -m mixres.report "$root/mnist" --published
 python -m mixres.report "$root/lines" --metric=lines/mean_distance --scale=1000
 python -m mixres.report "$root/lines" --metric=lines/smoothness --scale=1

@@ -131,9 +131,9 @@ def compare_toys(workdirs: Sequence[str]):
     scalars, images = evaluator(state)
     config = experiment.config
     panels.append(images['toy/mixes'])
-    labels.append(f'{os.path.basename(os.path.normpath(workdir))} {config.objective}'
-                  f' beta={config.beta:g}' if config.objective == 'amr' else
-                  f'{os.path.basename(os.path.normpath(workdir))} {config.objective}')
+    name = os.path.basename(os.path.normpath(workdir))
+    label = name if name == config.objective else f'{name} {config.objective}'
+    labels.append(f'{label} beta={config.beta:g}' if config.objective == 'amr' else label)
     results.append((workdir, scalars))
     experiment.checkpointer.close()
   return figures.labelled_panels(panels, labels), results

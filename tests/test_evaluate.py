@@ -18,6 +18,7 @@ def trained(tmp_path_factory):
   config.num_train_steps = 4
   config.log_every = config.eval_every = config.checkpoint_every = 4
   config.batch_size = 8
+  config.model.depth, config.model.latent_width = 4, 8  # 2 scales: compiles in a fraction.
   config.eval.batch_size = 64
   config.eval.max_examples = 128
   config.eval.figure_pairs = 2
