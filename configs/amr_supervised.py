@@ -9,14 +9,15 @@ size, bottleneck, lambda or length for it; our choices: TFDS 'celeb_a' train spl
 the central square crop resized to 64x64, the ACAI-style nets at latent_width 4 (4 scales) with
 16 channels (d_h = 256, so the class mixer has 16 feature maps to choose from), lambda 10, the
 reference schedule (G every 5th step, Adam 1e-4), 50 epochs (about 114k steps of batch 64; an
-accelerator job). The mask follows the paper (config.supervised.mask='sample', straight-through);
+accelerator job). The losses are AMR's Eq. 3 with the Bernoulli mixer plus Eq. 7's. The mask
+follows the paper (config.supervised.mask='sample', straight-through);
 'soft' is the reference code's.
 
 'local': the CPU variant, no download: scikit-learn's embedded digits (1,438 train / 359 valid)
 resized to 32x32x1, with binary attributes derived from the digit (data.derived_attributes =
 odd, large (>= 5), loop (0, 6, 8, 9)), the same d_h = 256 nets, 300 steps with the quickstart's
 demo schedule (G every step at lr 5e-4, probe 1e-2: configs/quickstart.py says why).
-Measured here with other jobs on the 2 cores (load average 6 to 11): 9 m 19 s wall, 5 m 30 s of
+Measured here (before Eq. 3's unsupervised mix terms joined the losses) with other jobs on the 2 cores (load average 6 to 11): 9 m 19 s wall, 5 m 30 s of
 CPU, of which 8 m 15 s the 300 steps and two evaluations, the rest building the judge
 classifier of 'attribute_consistency' (eval.frechet_steps = 500, cached for later runs). Best
 probe accuracy 97.2%; attribute accuracy of the class mixes 0.62 against 0.63 for the Bernoulli
@@ -32,7 +33,9 @@ def get_config(arg=None):
     raise ValueError(f'config argument {arg!r}: amr_supervised takes only "local" (or nothing)')
   config = base.get_config()
   config.objective = 'amr_supervised'
-  config.mixer = 'bernoulli'  # The interpolation figure's path: the unsupervised mixer's.
+  # Eq. 3's unsupervised mixer, whose terms the supervised ones add to (k = 2); also the
+  # baseline that 'attribute_consistency' compares the class mixer with.
+  config.mixer = 'bernoulli'
   config.lam = 10.0
   config.model.latent_width = 4
   config.model.latent = 16  # d_h = 16 x 4 x 4 = 256: 16 feature maps for the class mixer.

@@ -77,7 +77,7 @@ def get_config() -> ml_collections.ConfigDict:
   config.supervised.temperature = 0.5  # 'relaxed' only: the relaxation's temperature, > 0.
   # The auxiliary head's loss: 'sigmoid' (BCE per binary attribute: the batch's 'attributes',
   # CelebA's data.attributes or data.derived_attributes) or 'softmax' (CE on the one-hot class
-  # 'label', e.g. dSprites' shape); mixed labels y_mix are soft targets either way.
+  # 'label', e.g. digits, with model.arch='acai'); mixed labels y_mix are soft targets either way.
   config.supervised.classifier = 'sigmoid'
   config.supervised.cls_weight = 1.0  # Weight of both classification terms (paper: 1).
   config.supervised.embed_hidden = (64, 64)  # ReLU layers of the embed MLP (the paper: "an MLP").

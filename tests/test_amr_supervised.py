@@ -171,7 +171,8 @@ def test_attribute_losses_hand_computed():
 
 @pytest.fixture(scope='module')
 def by_hand(setup):
-  """Eq. 7's terms recomputed from the pre-step state, and G's loss gradient on every network."""
+  """Eq. 3's and Eq. 7's terms recomputed from the pre-step state, and G's loss gradient on
+  every network."""
   config, experiment, state, batch, _ = setup
   obj = experiment.objective
   bce = lambda logits, t: -jnp.mean(t * jax.nn.log_sigmoid(logits)
@@ -183,29 +184,38 @@ def by_hand(setup):
     x, y = batch['image'], batch['attributes']
 
     def gen_loss(params):
-      _, y_mix, _, (x_hat, x_mix) = obj.generate_supervised(params, x, y, key)
+      codes, y_mix, _, unsupervised, (x_hat, x_unsup, x_mix) = obj.generate_supervised(
+          params, x, y, key)
+      # Eq. 3's unsupervised mix is config.mixer's, on a key of its own.
+      unsup_error = jnp.max(jnp.abs(unsupervised - obj.mix(jax.random.split(key)[0], codes,
+                                                           k=2)))
       on_recon, _ = obj.disc_logits(state, x_hat)
+      on_unsup, _ = obj.disc_logits(state, x_unsup)
       on_mix, cls_mix = obj.disc_logits(state, x_mix)
       recon = jnp.mean(jnp.abs(x - x_hat))
-      adversarial = bce(on_recon, 1.0) + bce(on_mix, 1.0)
+      adversarial = bce(on_recon, 1.0) + bce(on_unsup, 1.0) + bce(on_mix, 1.0)
       cls = bce(cls_mix, y_mix)
       total = config.lam * recon + adversarial + cls
-      return total, (x_hat, x_mix, {'recon': recon, 'adversarial': adversarial, 'cls': cls})
+      return total, (x_hat, x_unsup, x_mix,
+                     {'recon': recon, 'adversarial': adversarial, 'cls': cls,
+                      'unsup_error': unsup_error})
 
-    (_, (x_hat, x_mix, gen)), grads = jax.value_and_grad(gen_loss, has_aux=True)(
+    (_, (x_hat, x_unsup, x_mix, gen)), grads = jax.value_and_grad(gen_loss, has_aux=True)(
         obj.group_params(state.params, 'generator'))
     disc = lambda images: obj.disc_logits(state, images, update_stats=True)[0]
     real, cls_real = disc(x)
-    d_gan = bce(real, 1.0) + bce(disc(x_hat)[0], 0.0) + bce(disc(x_mix)[0], 0.0)
+    d_gan = (bce(real, 1.0) + bce(disc(x_hat)[0], 0.0) + bce(disc(x_unsup)[0], 0.0)
+             + bce(disc(x_mix)[0], 0.0))
     return gen, {'gan': d_gan, 'cls': bce(cls_real, y)}, grads
 
   return terms(state, batch)
 
 
-def test_losses_are_eq_7_on_top_of_ae_gan(setup, by_hand):
+def test_losses_are_eq_7_on_top_of_eq_3(setup, by_hand):
   config, _, state, batch, steps = setup
   gen, disc, _ = by_hand
   _, metrics = steps[True](fresh(state), batch)
+  assert gen['unsup_error'] == 0.0
   for name in ('recon', 'adversarial', 'cls'):
     np.testing.assert_allclose(metrics[f'gen/{name}'], gen[name], rtol=1e-4)
   np.testing.assert_allclose(metrics['gen/loss'],

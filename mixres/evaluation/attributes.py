@@ -155,7 +155,10 @@ class AttributeConsistency:
     scalars = {}
     for prefix, per_mixer in hits.items():
       match = np.stack(per_mixer, axis=1)  # (n, K, A)
-      for name, value in (('accuracy', match.mean(-1)), ('exact', match.all(-1))):
+      # Softmax "bits" are a one-hot class: a wrong class still matches C - 2 of C positions,
+      # so there the accuracy is the exact match (the class read is the class asked for).
+      accuracy = match.all(-1) if self.softmax else match.mean(-1)
+      for name, value in (('accuracy', accuracy), ('exact', match.all(-1))):
         scalars[f'attribute_consistency/{prefix}{name}'] = float(
             np.sum(weights * value) / np.sum(weights))
     scalars['attribute_consistency/classifier_accuracy'] = self.judge.valid_accuracy

@@ -199,6 +199,8 @@ def labelled_data(data: ml_collections.ConfigDict, name: str | None = None
   data = ml_collections.ConfigDict(data.to_dict())
   if name is not None and name != data.name:
     data.name, data.path, data.labels_path = name, '', ''
+    # What the run set for its own data does not carry over to another dataset.
+    data.train_subset, data.derived_attributes = 0, ()
   if not data.path:
     registry = sources.PROCEDURAL.get(data.name) or sources.TFDS_DATASETS.get(data.name)
     if registry is not None:

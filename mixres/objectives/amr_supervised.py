@@ -7,12 +7,14 @@ feature map and mix = m f(x1) + (1 - m) f(x2), m ~ Bernoulli(p) (mixres/models/c
 config.supervised.mask chooses how its gradient passes the sampling). The discriminator gains
 an auxiliary classifier head (ACGAN; mixres/models/auxiliary.py).
 
-On top of AE+GAN (ae_gan.py: lam * recon + BCE(D(x_hat), 1) for G, BCE(D(x), 1) +
-BCE(D(x_hat), 0) for D, D every step and G every gen_every-th, both from the pre-step
-parameters) the losses add:
+"In addition to their unsupervised losses described in Equation 3", i.e. AMR (amr.py: lam *
+recon + BCE(D(x_hat), 1) + BCE(D(g(Mix(h1, h2))), 1) [+ beta consistency] for G, BCE(D(x), 1) +
+BCE(D(x_hat), 0) + BCE(D(g(Mix(h1, h2))), 0) for D, with Mix = config.mixer over config.k
+examples; D every step and G every gen_every-th, both from the pre-step parameters), the losses
+add:
 
-  G (encoder, decoder, embed): BCE(D(g(mix)), 1) + w * cls(D_cls(g(mix)), y_mix)
-  D (trunk and head):          BCE(D(g(mix)), 0) + w * cls(D_cls(x), y)
+  G (encoder, decoder, embed): BCE(D(g(mix_sup)), 1) + w * cls(D_cls(g(mix_sup)), y_mix)
+  D (trunk and head):          BCE(D(g(mix_sup)), 0) + w * cls(D_cls(x), y)
 
 w = config.supervised.cls_weight (the paper: 1), cls = losses.attribute_loss, sigmoid BCE on
 binary attributes or softmax CE on classes (config.supervised.classifier). D's classifier
@@ -27,13 +29,13 @@ from mixres import mixers
 from mixres.data import sources
 from mixres.models import auxiliary
 from mixres.models import class_mixer
-from mixres.objectives import ae_gan
+from mixres.objectives import amr
 from mixres.objectives import base
 from mixres.objectives import losses
 
 
-class SupervisedAMR(ae_gan.AEGAN):
-  """AE+GAN + a learned class mixer whose decoded mixes D's auxiliary classifier must agree with."""
+class SupervisedAMR(amr.AMR):
+  """AMR + a learned class mixer whose decoded mixes D's auxiliary classifier must agree with."""
 
   groups = {'generator': ('encoder', 'decoder', 'class_mixer'), 'disc': ('disc',)}
 
@@ -122,11 +124,14 @@ class SupervisedAMR(ae_gan.AEGAN):
   # The step --------------------------------------------------------------------------------------
 
   def generate_supervised(self, params, x, y, key):
-    """f(x), y_mix, the mask probabilities and [x_hat, g(mix)] from one decoder call."""
+    """f(x), y_mix, the mask probabilities, the unsupervised mix of f(x), and the decoded
+    [x_hat, g(unsupervised mix), g(class mix)] from one decoder call."""
+    unsupervised_key, supervised_key = jax.random.split(key)
     codes = self.encode(params, x)
-    mixed, y_mix, p = self.mix_batch(params, codes, y, key)
-    decoded = self.decode(params, jnp.concatenate([codes, mixed]))
-    return codes, y_mix, p, jnp.split(decoded, 2)
+    (unsupervised,) = self.extra_codes(codes, unsupervised_key)  # Eq. 3's Mix(h1, h2).
+    mixed, y_mix, p = self.mix_batch(params, codes, y, supervised_key)
+    decoded = self.decode(params, jnp.concatenate([codes, unsupervised, mixed]))
+    return codes, y_mix, p, unsupervised, jnp.split(decoded, 3)
 
   def update(self, state, batch, key, update_generator: bool = True):
     x, cfg, sup = batch['image'], self.config, self.config.supervised
@@ -136,17 +141,18 @@ class SupervisedAMR(ae_gan.AEGAN):
 
     if update_generator:
       def gen_loss(params):
-        codes, y_mix, p, fakes = self.generate_supervised(params, x, y, key)
+        codes, y_mix, p, unsupervised, fakes = self.generate_supervised(params, x, y, key)
         recon = losses.reconstruction(x, fakes[0], cfg.recon)
         logits, cls_logits = self.disc_logits(state, jnp.concatenate(fakes))
-        on_recon, on_mix = jnp.split(logits, 2)
-        cls_mix = jnp.split(cls_logits, 2)[1]
-        adversarial = losses.gan_loss(on_recon, 1.0) + losses.gan_loss(on_mix, 1.0)
+        cls_mix = jnp.split(cls_logits, 3)[2]
+        adversarial = sum(losses.gan_loss(fake, 1.0) for fake in jnp.split(logits, 3))
         cls = losses.attribute_loss(cls_mix, y_mix, sup.classifier)
-        loss = cfg.lam * recon + adversarial + sup.cls_weight * cls
+        consistency, extra_metrics = self.extra_generator_loss(params, [unsupervised],
+                                                               [fakes[1]])
+        loss = cfg.lam * recon + adversarial + sup.cls_weight * cls + consistency
         return loss, (codes, fakes, {
             'gen/loss': loss, 'gen/recon': recon, 'gen/adversarial': adversarial,
-            'gen/cls': cls, 'gen/mask_mean': jnp.mean(p),
+            'gen/cls': cls, 'gen/mask_mean': jnp.mean(p), **extra_metrics,
             'gen/mix_cls_accuracy': losses.attribute_accuracy(cls_mix, y_mix, sup.classifier)})
 
       (_, (codes, fakes, gen_metrics)), grads = jax.value_and_grad(gen_loss, has_aux=True)(
@@ -154,7 +160,7 @@ class SupervisedAMR(ae_gan.AEGAN):
       state, opt_metrics = self.apply_gradients(state, 'generator', grads)
       metrics.update(gen_metrics, **opt_metrics)
     else:
-      codes, _, _, fakes = self.generate_supervised(gen_params, x, y, key)
+      codes, _, _, _, fakes = self.generate_supervised(gen_params, x, y, key)
 
     # D judges the generator's outputs as constants: its loss never reaches G or embed.
     fakes = [jax.lax.stop_gradient(f) for f in fakes]
@@ -162,10 +168,10 @@ class SupervisedAMR(ae_gan.AEGAN):
     def disc_loss(params):
       (logits, cls_logits), updated = self.disc_logits(state, jnp.concatenate([x, *fakes]),
                                                        params, update_stats=True)
-      real, on_recon, on_mix = jnp.split(logits, 3)
-      cls_real = jnp.split(cls_logits, 3)[0]
+      real, on_recon, on_unsupervised, on_mix = jnp.split(logits, 4)
+      cls_real = jnp.split(cls_logits, 4)[0]
       gan = (losses.gan_loss(real, 1.0) + losses.gan_loss(on_recon, 0.0)
-             + losses.gan_loss(on_mix, 0.0))
+             + losses.gan_loss(on_unsupervised, 0.0) + losses.gan_loss(on_mix, 0.0))
       cls = losses.attribute_loss(cls_real, y, sup.classifier)
       loss = gan + sup.cls_weight * cls
       return loss, (updated, {
@@ -173,6 +179,7 @@ class SupervisedAMR(ae_gan.AEGAN):
           'disc/cls_accuracy': losses.attribute_accuracy(cls_real, y, sup.classifier),
           'disc/real_prob': jnp.mean(jax.nn.sigmoid(real)),
           'disc/recon_prob': jnp.mean(jax.nn.sigmoid(on_recon)),
+          'disc/unsupervised_mix_prob': jnp.mean(jax.nn.sigmoid(on_unsupervised)),
           'disc/mix_prob': jnp.mean(jax.nn.sigmoid(on_mix))})
 
     (_, (updated, disc_metrics)), grads = jax.value_and_grad(disc_loss, has_aux=True)(
