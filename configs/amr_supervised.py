@@ -17,11 +17,12 @@ follows the paper (config.supervised.mask='sample', straight-through);
 resized to 32x32x1, with binary attributes derived from the digit (data.derived_attributes =
 odd, large (>= 5), loop (0, 6, 8, 9)), the same d_h = 256 nets, 300 steps with the quickstart's
 demo schedule (G every step at lr 5e-4, probe 1e-2: configs/quickstart.py says why).
-Measured here (before Eq. 3's unsupervised mix terms joined the losses) with other jobs on the 2 cores (load average 6 to 11): 9 m 19 s wall, 5 m 30 s of
-CPU, of which 8 m 15 s the 300 steps and two evaluations, the rest building the judge
-classifier of 'attribute_consistency' (eval.frechet_steps = 500, cached for later runs). Best
-probe accuracy 97.2%; attribute accuracy of the class mixes 0.62 against 0.63 for the Bernoulli
-mixer on the same pairs: 300 steps teach embed nothing yet, the variant checks that it all runs.
+Measured here before Eq. 3's unsupervised mix terms joined the losses, with other jobs on the
+2 cores (load average 6 to 11): 9 m 19 s wall, 5 m 30 s of CPU, of which 8 m 15 s the 300 steps
+and two evaluations, the rest building the judge classifier of 'attribute_consistency'
+(eval.frechet_steps = 500, cached for later runs). Best probe accuracy 97.2%; attribute
+accuracy of the class mixes 0.62 against 0.63 for the Bernoulli mixer on the same pairs: 300
+steps teach embed nothing yet, the variant checks that it all runs.
 """
 
 from configs import amr_paper
