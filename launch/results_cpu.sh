@@ -6,8 +6,9 @@
 #      configs/lines.py ',local';
 # three seeds each (seed-major, so an interrupted sweep still has whole seeds), the two sweeps
 # side by side, each pinned to one core (two XLA processes sharing both cores oversubscribe
-# them and run at a third of the speed), then the tables (mixres.report). About an hour on the
-# 2-core CPU.
+# them and run at a third of the speed), then the tables (mixres.report). On the 2-core CPU the
+# MNIST sweep took an hour (5 minutes a run on one core); the lines sweep is longer (one seed of
+# AE, ACAI and AMR took 27 minutes: ACAI alone 12).
 #
 #   launch/results_cpu.sh runs/results [path/to/mnist-t10k-images-idx3-ubyte.gz]
 #
