@@ -25,7 +25,7 @@ jax.config.update('jax_threefry_partitionable', False)
 
 @pytest.fixture
 def tiny_config():
-  """AMR on embedded digits (32x32 inputs, small 2-scale nets), a few steps, evaluated at the end."""
+  """AMR on embedded digits (32x32, small 2-scale nets), a few steps, evaluated at the end."""
   from configs import quickstart
   config = quickstart.get_config()
   config.num_train_steps = 6
