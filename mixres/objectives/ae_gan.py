@@ -16,18 +16,10 @@ from mixres.objectives import base
 from mixres.objectives import losses
 
 
-class AEGAN(base.Objective):
-  """min_F lam*recon + BCE(D(x_hat), 1); min_D BCE(D(x), 1) + BCE(D(x_hat), 0)."""
+class WithDiscriminator:
+  """Mixin: a spectral-norm discriminator 'disc' (own optimiser group) beside the autoencoder."""
 
   groups = {'generator': ('encoder', 'decoder'), 'disc': ('disc',)}
-
-  def __init__(self, config, image_shape):
-    if config.lam < 0:
-      raise ValueError(f'config.lam={config.lam} must be >= 0 (the reconstruction weight)')
-    if int(config.gen_every) < 1:
-      raise ValueError(f'config.gen_every={config.gen_every} must be an integer >= 1 '
-                       '(G is updated every gen_every-th step)')
-    super().__init__(config, image_shape)
 
   def build_networks(self):
     networks = super().build_networks()
@@ -38,6 +30,22 @@ class AEGAN(base.Objective):
     inputs = super().example_inputs()
     inputs['disc'] = inputs['encoder']
     return inputs
+
+  def disc_logits(self, state, images, params=None, update_stats=False):
+    """D's logits; with update_stats also the new 'spectral' collection (one power iteration)."""
+    return self.apply_spectral('disc', state, images, params, update_stats)
+
+
+class AEGAN(WithDiscriminator, base.Objective):
+  """min_F lam*recon + BCE(D(x_hat), 1); min_D BCE(D(x), 1) + BCE(D(x_hat), 0)."""
+
+  def __init__(self, config, image_shape):
+    if config.lam < 0:
+      raise ValueError(f'config.lam={config.lam} must be >= 0 (the reconstruction weight)')
+    if int(config.gen_every) < 1:
+      raise ValueError(f'config.gen_every={config.gen_every} must be an integer >= 1 '
+                       '(G is updated every gen_every-th step)')
+    super().__init__(config, image_shape)
 
   def schedule(self, step: int) -> dict[str, bool]:
     return {'update_generator': step % int(self.config.gen_every) == 0}
@@ -62,10 +70,6 @@ class AEGAN(base.Objective):
     extras = self.extra_codes(codes, key)
     decoded = self.decode(params, jnp.concatenate([codes, *extras]))
     return codes, extras, jnp.split(decoded, 1 + len(extras))
-
-  def disc_logits(self, state, images, params=None, update_stats=False):
-    """D's logits; with update_stats also the new 'spectral' collection (one power iteration)."""
-    return self.apply_spectral('disc', state, images, params, update_stats)
 
   def update(self, state, batch, key, update_generator: bool = True):
     x, cfg = batch['image'], self.config

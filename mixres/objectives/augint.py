@@ -21,7 +21,7 @@ as 'ae' and 'ae_gan' do. The linear probe trains on f(x) of the un-augmented ima
 import jax
 import jax.numpy as jnp
 
-from mixres import models
+from mixres.objectives import ae_gan
 from mixres.objectives import base
 from mixres.objectives import losses
 
@@ -73,10 +73,8 @@ class AugIntAE(base.Objective):
     return state, {'gen/loss': loss, 'gen/recon': loss, **metrics}, codes
 
 
-class AdversarialAugIntAE(AugIntAE):
+class AdversarialAugIntAE(ae_gan.WithDiscriminator, AugIntAE):
   """AugIntAE whose decoded interpolations must also pass D as true interpolations."""
-
-  groups = {'generator': ('encoder', 'decoder'), 'disc': ('disc',)}
 
   def __init__(self, config, image_shape):
     every = config.augint.recon_every
@@ -85,22 +83,8 @@ class AdversarialAugIntAE(AugIntAE):
                        'reconstruction term joins the generator loss every recon_every-th step)')
     super().__init__(config, image_shape)
 
-  def build_networks(self):
-    networks = super().build_networks()
-    networks['disc'] = models.build_discriminator(self.config, self.image_shape)
-    return networks
-
-  def example_inputs(self):
-    inputs = super().example_inputs()
-    inputs['disc'] = inputs['encoder']
-    return inputs
-
   def schedule(self, step: int) -> dict[str, bool]:
     return {'update_recon': step % self.config.augint.recon_every == 0}
-
-  def disc_logits(self, state, images, params=None, update_stats=False):
-    """D's logits; with update_stats also the new 'spectral' collection (one power iteration)."""
-    return self.apply_spectral('disc', state, images, params, update_stats)
 
   def generator_loss(self, params, state, views, target, alpha, update_recon: bool):
     """BCE(D(x'), 1) [+ recon(y, x') on reconstruction steps]; D's parameters held fixed."""
