@@ -23,6 +23,7 @@ def get_config(arg=None):
   config.data.image_size = 64
   config.data.num_classes = 3
   config.model.arch = 'betavae'
+  config.model.init, config.model.entry_padding = 'flax', 0  # Choices of the 32x32 nets only.
   config.model.code_size = 10
   config.optim.weight_decay = 0.0
   if not local:

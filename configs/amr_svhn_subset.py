@@ -7,9 +7,9 @@
 Data: the SVHN train/valid cut of configs/amr_svhn.py, then the first N of a seed-0 shuffle of the
 training part (config.data.train_subset); validation stays the whole 7,326.
 Published, mixup3: 22.96 / 29.92 / 31.87 / 37.04.
-Time: 4000 epochs = 62,500 / 312,500 / 625,000 / 1,250,000 steps for 1k / 5k / 10k / 20k; on
-the 2-core CPU (3.9 steps/s, BENCHMARKS.md) 4.5 hours / 22 hours / 2 days / 3.7 days.
-',local': about 2.5 minutes here (500 steps).
+Time: 4000 epochs of 16 / 79 / 157 / 313 batches (the last one partial, as the AMR code's
+DataLoader) = 64,000 / 316,000 / 628,000 / 1,252,000 steps for 1k / 5k / 10k / 20k
+(BENCHMARKS.md has the CPU rate). ',local': 500 steps, a few minutes here.
 """
 
 from configs import amr_paper
@@ -25,5 +25,4 @@ def get_config(arg=None):
   config = amr_paper.setting_config(f'svhn_{parts[0]}', ','.join(parts[1:]))
   config.data.name = 'svhn_cropped'
   config.data.train_subset = SIZES[parts[0]]
-  config.num_epochs = 4000.0
   return config

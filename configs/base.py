@@ -24,6 +24,11 @@ def get_config() -> ml_collections.ConfigDict:
   config.data.labels_path = ''  # IDX labels; '' derives it from path (images-idx3 -> labels-idx1).
   config.data.train_split = 'train'  # The TFDS split the train/valid pair is cut from.
   config.data.valid_fraction = 0.1  # Reference code: SVHN train split 90/10 train/valid.
+  config.data.valid_size = 0  # > 0: this many validation examples instead of valid_fraction.
+  # How the train/valid cut is drawn: 'default' (a numpy Generator permutation, validation
+  # first) or 'amr_code' (the AMR code's MNIST/KMNIST cut, task_launcher.py:58-62 and 433-435:
+  # np.random.RandomState(split_seed).shuffle, training the first part, validation the rest).
+  config.data.split_method = 'default'
   config.data.split_seed = 0  # Seeded split, the same for every run.
   config.data.train_subset = 0  # N > 0: the first N of a seeded shuffle of the train split.
   config.data.subset_seed = 0  # Table 2's subsets: a seed-0 shuffle.
@@ -36,7 +41,11 @@ def get_config() -> ml_collections.ConfigDict:
   config.data.derived_attributes = ()
   config.data.num_examples = 0  # Procedural sizes; 0: lines 65,536, 2-D toys 10,000.
   config.data.procedural_seed = 0  # Seed of the procedural datasets' content.
-  config.data.shuffle_seed = 0  # Data order; the run seed does not change it.
+  config.data.shuffle_seed = 0  # Data order; -1: config.seed's (the AMR code: torch.manual_seed).
+  # 'stream' (endless shuffled stream, full batches across epochs, schedules count global steps)
+  # or 'epoch' (the AMR code's DataLoader: per-epoch shuffles, the last batch partial, G's
+  # every-gen_every-th counted within each epoch). mixres/data/pipeline.py.
+  config.data.batching = 'stream'
   # AugIntAE's augmentation (REFERENCE.md section 4): with num_views > 0 every training example
   # gains 'views', that many independent random affine copies of its image.
   config.data.augment = ml_collections.ConfigDict()
@@ -57,6 +66,14 @@ def get_config() -> ml_collections.ConfigDict:
   config.model.latent = 2
   config.model.leaky_slope = 0.01  # Reference AMR code: 0.01; ACAI's own code: 0.2.
   config.model.norm = 'instance'  # Generator norm: 'instance' or 'none'.
+  # 'acai' family, as the AMR authors' code builds it (mixres/models/convnets.py says how):
+  # 'flax' (flax's defaults) or 'reference' (their Initializer: N(0, 1/(1.04 C_out C_in k)) for
+  # convs, N(0, 0.98^2) for instance-norm scales; torch's default for D's spectral-norm convs).
+  config.model.init = 'flax'
+  config.model.entry_padding = 0  # Entry 1x1 conv padding: 0, or 1 (reference: 34x34 maps).
+  # Spectral norm's power iteration, every family: 'per_step' (one per train step, on D's own
+  # update) or 'per_forward' (reference code: one in every D forward, ~5 per AMR step).
+  config.model.spectral_updates = 'per_step'
 
   # AMR loss (Eq. 3) and mixing.
   config.mixer = 'mixup'  # 'mixup' or 'bernoulli' (k-way Dirichlet / one-hot for k > 2).
@@ -158,6 +175,11 @@ def get_config() -> ml_collections.ConfigDict:
 
   config.eval = ml_collections.ConfigDict()
   config.eval.evaluators = ('probe', 'interpolation')  # See mixres/evaluation/__init__.py.
+  # Each evaluator's cadence: '' (every eval_every steps), 'N steps' or 'N epochs'; every
+  # evaluator also runs at the last step. mixres/evaluation/cadence.py.
+  config.eval.every = ml_collections.ConfigDict({name: '' for name in (
+      'attribute_consistency', 'clustering', 'disentanglement', 'few_shot', 'gaussian_samples',
+      'interpolation', 'lines', 'ndm', 'probe', 'toy_mixes')})
   config.eval.batch_size = 256
   config.eval.max_examples = 0  # 0: the whole validation split.
   config.eval.figure_pairs = 8  # Rows of the interpolation figure.

@@ -6,7 +6,6 @@ It knows nothing about any objective: an objective supplies `init`, `train_step`
 
 import functools
 import json
-import math
 import os
 import time
 from typing import Any
@@ -22,6 +21,7 @@ from mixres import metric_writers
 from mixres import objectives
 from mixres import parallel
 from mixres.data import pipeline
+from mixres.evaluation import cadence
 from mixres.data import sources
 
 
@@ -41,17 +41,25 @@ def validate(config: ml_collections.ConfigDict) -> None:
     if int(value) < 0:
       raise ValueError(f'config.{field}={value} must be >= 0')
   seeds = {'seed': config.seed, **{f'data.{k}': config.data[k] for k in (
-      'split_seed', 'subset_seed', 'shuffle_seed', 'procedural_seed')}}
+      'split_seed', 'subset_seed', 'procedural_seed')}}
   for field, value in seeds.items():
     if not 0 <= int(value) < 2**31:
       raise ValueError(f'config.{field}={value} must be in [0, 2**31)')
+  if not -1 <= int(config.data.shuffle_seed) < 2**31:
+    raise ValueError(f'config.data.shuffle_seed={config.data.shuffle_seed} must be in '
+                     '[0, 2**31), or -1 to follow config.seed')
 
 
-def train_length(config: ml_collections.ConfigDict, train_examples: int) -> int:
+def shuffle_seed(config: ml_collections.ConfigDict) -> int:
+  """The data order's seed: data.shuffle_seed, or the run's seed where it is -1 (AMR code)."""
+  return int(config.seed) if int(config.data.shuffle_seed) < 0 else int(config.data.shuffle_seed)
+
+
+def train_length(config: ml_collections.ConfigDict, clock: pipeline.EpochClock) -> int:
   """Steps to train: num_train_steps if set, else num_epochs over this training set."""
   if config.num_train_steps:
     return int(config.num_train_steps)
-  return math.ceil(float(config.num_epochs) * train_examples / config.batch_size)
+  return clock.train_steps(float(config.num_epochs))
 
 
 class Experiment:
@@ -66,11 +74,20 @@ class Experiment:
     self.objective = objectives.get_objective(config, self.image_shape)
     self.mesh = parallel.make_mesh(config.num_devices)
     parallel.check_batch_size(config.batch_size, self.mesh)
+    self.clock = pipeline.EpochClock(len(self.train_source), config.batch_size,
+                                     config.data.batching)
+    if self.clock.last_batch_size() % self.mesh.size:
+      raise ValueError(
+          f"config.data.batching='epoch' ends each epoch with a batch of "
+          f'{self.clock.last_batch_size()}, which {self.mesh.size} devices cannot share '
+          "evenly; use config.data.batching='stream' (or fewer devices)")
+    evaluation.check_names(config)
+    self.cadences = cadence.build(config, config.eval.evaluators)
     self.evaluators = evaluation.build(config, self.objective, self.mesh, self.valid_source)
     self.checkpointer = checkpoint.Checkpointer(os.path.join(workdir, 'checkpoints'),
                                                 config.keep_checkpoints)
     self.checkpointer.check_compatible(config, len(self.train_source))
-    self.num_train_steps = train_length(config, len(self.train_source))
+    self.num_train_steps = train_length(config, self.clock)
     self._steps = {}
 
   def init_state(self):
@@ -90,7 +107,7 @@ class Experiment:
 
   def train_step(self, step: int):
     """The compiled step for `step`: one executable per distinct set of schedule flags."""
-    flags = self.objective.schedule(step)
+    flags = self.objective.schedule(self.clock.schedule_step(step))
     key = tuple(sorted(flags.items()))
     if key not in self._steps:
       replicated = parallel.replicated(self.mesh)
@@ -100,10 +117,15 @@ class Experiment:
           out_shardings=(replicated, replicated), donate_argnums=0)
     return self._steps[key]
 
-  def evaluate(self, state) -> tuple[dict[str, float], dict[str, np.ndarray]]:
+  def due_evaluators(self, step: int, last: bool = False) -> list[str]:
+    """Evaluators whose cadence falls after `step` steps (all of them at the last step)."""
+    return [name for name, c in self.cadences.items() if last or c.due(step, self.clock)]
+
+  def evaluate(self, state, names=None) -> tuple[dict[str, float], dict[str, np.ndarray]]:
+    """Scalars and images of the evaluators `names` (default: all of them)."""
     scalars, images = {}, {}
-    for evaluator in self.evaluators:
-      s, i = evaluator(state)
+    for name in self.evaluators if names is None else names:
+      s, i = self.evaluators[name](state)
       scalars.update(s)
       images.update(i)
     return scalars, images
@@ -137,7 +159,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
       f.write(config.to_json_best_effort(indent=2))
 
   batches = pipeline.train_batches(experiment.train_source, config.batch_size,
-                                   config.data.shuffle_seed, config.data.augment)
+                                   shuffle_seed(config), config.data.augment,
+                                   batching=config.data.batching)
   batch_iter = parallel.prefetch_to_mesh(pipeline.iterate(batches, start=position),
                                          experiment.mesh)
   progress = metric_writers.ProgressReporter(num_steps, config.batch_size, step)
@@ -148,11 +171,11 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
             'data': {'position': step, 'train_examples': len(experiment.train_source)}}
     ckpt.save(step, state, meta, force=force)
 
-  def evaluate():
-    scalars, images = experiment.evaluate(state)
-    for evaluator in experiment.evaluators:
-      for name in evaluator.maximize:
-        best[name] = max(best.get(name, -np.inf), scalars[name])
+  def evaluate(names=None):
+    scalars, images = experiment.evaluate(state, names)
+    for name in experiment.evaluators if names is None else names:
+      for metric in experiment.evaluators[name].maximize:
+        best[metric] = max(best.get(metric, -np.inf), scalars[metric])
     scalars.update({f'best/{k}': v for k, v in best.items()})
     writer.write_scalars(step, scalars)
     writer.write_images(step, images)
@@ -174,8 +197,9 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
       writer.write_scalars(step, scalars)
       progress.report(step, scalars)
       summary.update(scalars)
-    if step % config.eval_every == 0 or step == num_steps:
-      evaluate()
+    due = experiment.due_evaluators(step, last=step == num_steps)
+    if due:
+      evaluate(due)
     if step % config.checkpoint_every == 0 or step == num_steps:
       save()
     if ckpt.reached_preemption(step):

@@ -152,7 +152,7 @@ def test_amr_variant_targets_and_losses_hand_computed(amr):
   x, metrics = np.asarray(amr.data['image']), amr.metrics
   alpha, x_hat, x_mix = mixes(amr)
   assert alpha.max() > 0.5  # Unfolded: the target folds it instead.
-  d = lambda images: np.asarray(amr.obj.critic_scores(amr.state, images))
+  d = lambda images: np.asarray(amr.obj.critic_scores(amr.state, [images])[0][0])
   target = 2 * np.minimum(alpha, 1 - alpha)
   recon = np.mean(np.abs(x - x_hat))
   np.testing.assert_allclose(metrics['gen/recon'], recon, rtol=1e-4)

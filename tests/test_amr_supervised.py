@@ -343,7 +343,7 @@ def test_reachable_combinations_hand_checked():
 
 def test_attribute_consistency_on_the_initial_state(setup):
   config, experiment, state, _, _ = setup
-  evaluator = experiment.evaluators[-1]
+  evaluator = experiment.evaluators['attribute_consistency']
   assert isinstance(evaluator, attributes.AttributeConsistency)
   scalars, images = evaluator(state)
   for name in ('accuracy', 'exact', 'bernoulli_accuracy', 'bernoulli_exact',

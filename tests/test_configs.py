@@ -11,6 +11,7 @@ import tensorflow_datasets as tfds
 
 from configs import amr_paper
 from mixres import train
+from mixres.data import pipeline
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # Table setting files: module -> (setting, argument prefix).
@@ -59,14 +60,14 @@ def test_every_row_sets_the_papers_method_and_lambda(module):
 
 
 # module -> (dataset, d_h, valid_fraction, epochs or None, steps or None): REFERENCE.md section
-# 1 and the table captions (Tables 3 and 4 give no length: our documented choices).
+# 1 and the table captions; Tables 3 and 4 give no length: the authors' scripts' (AUDIT.md A12).
 FAITHFUL = {
     'amr_mnist': ('mnist', 32, 0.1, 2000, None), 'amr_kmnist': ('kmnist', 32, 0.1, 2000, None),
     'amr_svhn': ('svhn_cropped', 32, 0.1, 3500, None),
     'amr_svhn_subset': ('svhn_cropped', 32, 0.1, 4000, None),
-    'amr_svhn256': ('svhn_cropped', 256, 0.1, 3500, None),
-    'amr_cifar10_256': ('cifar10', 256, 0.2, 2000, None),
-    'amr_cifar10_1024': ('cifar10', 1024, 0.2, 2000, None),
+    'amr_svhn256': ('svhn_cropped', 256, 0.1, 6000, None),  # exps/svhn256/mixup_lamb5.sh
+    'amr_cifar10_256': ('cifar10', 256, 0.2, 3000, None),  # exps/cifar10/mixup_lamb50.sh
+    'amr_cifar10_1024': ('cifar10', 1024, 0.2, 8000, None),  # exps/cifar10_1024/...
     'amr_dsprites': ('dsprites', 10, 0.1, None, 300_000),
 }
 
@@ -83,6 +84,28 @@ def test_each_setting_has_the_papers_data_bottleneck_and_length(module):
   assert config.optim.weight_decay == (0.0 if module == 'amr_dsprites' else 1e-5)
 
 
+def test_table_3_rows_train_as_long_as_the_authors_scripts():
+  """AUDIT.md A12: per row at its lambda, e.g. svhn256 bern2 (lambda 10) ran 4500 epochs."""
+  epochs = {row: load('amr_svhn256', row).num_epochs for row in amr_paper.LAMBDAS['svhn256']}
+  assert epochs == {'ae_gan': 6000, 'mixup2': 6000, 'bern2': 4500, 'mixup3': 4500,
+                    'mixup4': 4500, 'mixup6': 6000, 'mixup8': 4500, 'acai': 4500}
+
+
+@pytest.mark.parametrize('module', sorted(set(SETTINGS) - {'amr_dsprites'}))
+def test_table_configs_run_what_the_authors_code_ran(module):
+  """AUDIT.md A6-A11: every 32x32 table row selects the AMR code's choice of each field."""
+  setting, prefix = SETTINGS[module]
+  for row in amr_paper.LAMBDAS[setting]:
+    for arg in (prefix + row, prefix + row + ',local'):
+      config = load(module, arg)
+      assert (config.model.init, config.model.entry_padding) == ('reference', 1)
+      assert config.model.spectral_updates == 'per_forward'
+      assert (config.data.batching, config.data.shuffle_seed) == ('epoch', -1)
+      assert config.eval.every.probe == '1 epoch' and config.eval.every.interpolation == ''
+  mnist = load('amr_mnist')
+  assert (mnist.data.split_method, mnist.data.valid_size) == ('amr_code', 10_000)
+
+
 def test_subset_sizes_and_defaults():
   assert load('amr_svhn_subset', '1k').data.train_subset == 1_000
   assert load('amr_svhn_subset', '20k,bern2').lam == 10
@@ -94,9 +117,13 @@ def test_subset_sizes_and_defaults():
 
 def test_epochs_become_steps_over_the_actual_training_set():
   config = load('amr_svhn_subset', '1k,mixup3')
-  assert train.train_length(config, 1_000) == 62_500  # 4000 epochs x 1000 / 64.
+  clock = lambda batching: pipeline.EpochClock(1_000, config.batch_size, batching)
+  # The AMR code's epochs: 16 batches of 1,000 (the last one of 40), 4000 times.
+  assert config.data.batching == 'epoch'
+  assert train.train_length(config, clock('epoch')) == 64_000
+  assert train.train_length(config, clock('stream')) == 62_500  # 4000 epochs x 1000 / 64.
   config.num_train_steps = 7
-  assert train.train_length(config, 1_000) == 7  # Explicit steps win.
+  assert train.train_length(config, clock('epoch')) == 7  # Explicit steps win.
 
 
 @pytest.mark.parametrize('module', sorted(SETTINGS))
@@ -106,6 +133,7 @@ def test_local_variant_builds_and_traces_a_train_step(module, tmp_path):
   config = load(module, prefix + 'mixup2,local')
   config.batch_size = 4
   config.data.train_subset = min(config.data.train_subset, 20)
+  config.data.valid_size = min(config.data.valid_size, 10)  # MNIST's 10,000 of mock data's 60.
   config.eval.figure_pairs = 2
   with tfds.testing.mock_data(num_examples=60):
     experiment = train.Experiment(config, str(tmp_path / 'never-written'))

@@ -295,3 +295,60 @@ def test_digits_are_embedded_8x8_and_fitted_to_32():
   example = train[0]
   assert example['image'].shape == (32, 32, 1) and example['image'].dtype == np.uint8
   assert example['image'].max() > 200 and example['image'].min() == 0
+
+
+def test_amr_code_split_is_the_authors_mnist_cut():
+  """AUDIT.md A4: RandomState(0).shuffle of 60k, training the first 50k, validation the rest."""
+  train, valid = sources.split_indices(60_000, 0.1, 0, valid_size=10_000, method='amr_code')
+  order = np.arange(60_000)
+  np.random.RandomState(0).shuffle(order)  # task_launcher.py:58-62, get_shuffled_indices.
+  np.testing.assert_array_equal(valid, order[50_000:])
+  np.testing.assert_array_equal(train, np.sort(order[:50_000]))
+  default_train, _ = sources.split_indices(60_000, 0.1, 0, valid_size=10_000)
+  assert len(default_train) == 50_000 and not np.array_equal(default_train, train)
+  with pytest.raises(ValueError, match="config.data.split_method='torch' is not a split"):
+    sources.split_indices(100, 0.1, 0, method='torch')
+
+
+def labelled_source(n):
+  """n 1x1 images whose label is their index, to follow examples through the pipeline."""
+  return sources.ArraySource(np.zeros((n, 1, 1, 1), np.uint8), np.arange(n))
+
+
+def test_epoch_batching_reshuffles_each_epoch_and_keeps_the_partial_batch():
+  """AUDIT.md A10: as the AMR code's DataLoader: ceil(20 / 8) = 3 batches an epoch, 8, 8, 4."""
+  source = labelled_source(20)
+  batches = pipeline.train_batches(source, 8, seed=3, process_index=0, process_count=1,
+                                   batching='epoch')
+  labels = [batches[i]['label'] for i in range(9)]
+  assert [len(b) for b in labels] == [8, 8, 4] * 3
+  epochs = [np.concatenate(labels[e * 3:(e + 1) * 3]) for e in range(3)]
+  for epoch in epochs:
+    assert sorted(epoch.tolist()) == list(range(20))  # Every example once an epoch.
+  assert not np.array_equal(epochs[0], epochs[1])  # Reshuffled.
+  again = pipeline.train_batches(source, 8, seed=3, process_index=0, process_count=1,
+                                 batching='epoch')
+  np.testing.assert_array_equal(again[7]['label'], labels[7])  # Random access: resumable.
+  other = pipeline.train_batches(source, 8, seed=4, process_index=0, process_count=1,
+                                 batching='epoch')
+  assert not np.array_equal(other[0]['label'], labels[0])
+  # Two processes hold the two halves of every global batch, the partial one included.
+  halves = [pipeline.train_batches(source, 8, seed=3, process_index=p, process_count=2,
+                                   batching='epoch')[2]['label'] for p in (0, 1)]
+  np.testing.assert_array_equal(np.concatenate(halves), labels[2])
+  with pytest.raises(ValueError, match="batching='epoch' ends each epoch with a batch of 2"):
+    pipeline.train_batches(source, 6, seed=0, process_index=0, process_count=3,
+                           batching='epoch')  # 6, 6, 6, 2: three processes cannot share 2.
+
+
+def test_epoch_clock():
+  """Epochs of 20 examples in batches of 8: 'epoch' 3 batches (8, 8, 4), 'stream' 2.5."""
+  epoch = pipeline.EpochClock(20, 8, 'epoch')
+  stream = pipeline.EpochClock(20, 8, 'stream')
+  assert epoch.last_batch_size() == 4 and stream.last_batch_size() == 8
+  assert [epoch.epochs_done(s) for s in range(7)] == [0, 0, 0, 1, 1, 1, 2]
+  assert [stream.epochs_done(s) for s in range(7)] == [0, 0, 0, 1, 1, 2, 2]
+  # The AMR code's (iter - 1) % gen_every counts from each epoch's first batch.
+  assert [epoch.schedule_step(s) for s in range(7)] == [0, 1, 2, 0, 1, 2, 0]
+  assert [stream.schedule_step(s) for s in range(7)] == list(range(7))
+  assert epoch.train_steps(2) == 6 and stream.train_steps(2) == 5

@@ -4,6 +4,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from flax import linen as nn
 
 from mixres.models import convnets
 
@@ -69,3 +70,108 @@ def test_spectral_state_is_explicit_and_bounds_the_weights():
 def test_sizes_the_architecture_cannot_take(width, latent_width):
   with pytest.raises(ValueError, match=r'config.data.image_size=.*config.model.latent_width'):
     convnets.num_scales(width, latent_width)
+
+
+def _reference_nets(depth=16, width=32, channels=3):
+  kwargs = dict(init_scheme='reference', depth=depth, width=width)
+  return (convnets.Encoder(entry_padding=1, **kwargs),
+          convnets.Decoder(channels=channels, **kwargs),
+          convnets.Discriminator(entry_padding=1, **kwargs))
+
+
+def test_reference_entry_padding_frames_the_image_and_keeps_the_parameter_counts():
+  """AUDIT.md A8: padding=1 on the 1x1 entry conv, 34 -> 17 -> 8 -> 4; G 226,917 / D 150,178."""
+  x = jnp.zeros((2, 32, 32, 3))
+  encoder, decoder, disc = _reference_nets()
+  enc_vars = encoder.init(jax.random.key(0), x)
+  _, inter = encoder.apply(enc_vars, x, capture_intermediates=True)
+  sides = {leaf.shape[1] for leaf in jax.tree.leaves(inter['intermediates']) if leaf.ndim == 4}
+  assert sorted(sides, reverse=True) == [34, 17, 8, 4]
+  h = encoder.apply(enc_vars, x)
+  assert h.shape == (2, 4, 4, 2)
+  dec_vars = decoder.init(jax.random.key(1), h)
+  assert decoder.apply(dec_vars, h).shape == x.shape
+  d_vars = disc.init(jax.random.key(2), x)
+  assert disc.apply(d_vars, x).shape == (2,)
+  assert count(enc_vars['params']) + count(dec_vars['params']) == 226_917
+  assert count(d_vars['params']) == 150_178
+  # The frame is bias only: the entry conv's output on the border does not depend on the image.
+  entry = lambda v, img: nn.Conv(16, (1, 1), padding=((1, 1), (1, 1))).apply(
+      {'params': v['params']['Conv_0']}, img)
+  a, b = entry(enc_vars, x), entry(enc_vars, jnp.ones_like(x))
+  np.testing.assert_array_equal(a[:, 0], b[:, 0])
+  assert not np.allclose(a[:, 1:-1, 1:-1], b[:, 1:-1, 1:-1])
+
+
+def test_flax_default_has_no_frame():
+  x = jnp.zeros((1, 32, 32, 1))
+  encoder = convnets.Encoder()
+  _, inter = encoder.init_with_output(jax.random.key(0), x, capture_intermediates=True)
+  assert inter['intermediates']['Conv_0']['__call__'][0].shape[1] == 32
+
+
+def _kernels(tree, path=()):
+  """(path, kernel or scale) leaves of a params tree."""
+  for key, value in tree.items():
+    if isinstance(value, dict):
+      yield from _kernels(value, path + (key,))
+    else:
+      yield path + (key,), np.asarray(value)
+
+
+def test_reference_init_statistics():
+  """AUDIT.md A7: conv std 1/sqrt(1.04 C_out C_in k), instance-norm scale ~ N(0, 0.98^2), zero
+  biases; D's spectral-norm convs torch's U(+-1/sqrt(fan_in)) for weight and bias; D's entry conv
+  the reference formula. Flax's defaults (lecun_normal: std 1/sqrt(k k C_in); scale 1; D's
+  kernels stored normalised, zero biases) fail it."""
+  x = jnp.zeros((1, 32, 32, 3))
+  encoder, decoder, disc = _reference_nets(depth=64)
+  params = {'enc': encoder.init(jax.random.key(0), x)['params']}
+  params['dec'] = decoder.init(jax.random.key(1), encoder.apply({'params': params['enc']}, x)
+                               )['params']
+  d_vars = disc.init(jax.random.key(2), x)
+  # flax's SpectralNorm stores W / sigma at init; Objective.init redraws the raw torch kernel.
+  d_params = convnets.torch_default_spectral_kernels(jax.random.key(3), d_vars['params'],
+                                                     d_vars['spectral'])
+  scales = []
+  for path, leaf in _kernels(params):
+    if path[-1] == 'kernel':
+      k, _, c_in, c_out = leaf.shape
+      expected = 1 / np.sqrt(1.04 * c_out * c_in * k)
+      if leaf.size > 5000:  # Enough draws for a 5% check of the std.
+        assert abs(leaf.std() / expected - 1) < 0.05, (path, leaf.std(), expected)
+    elif path[-1] == 'bias':
+      assert not leaf.any(), path
+    elif path[-1] == 'scale':
+      scales.append(leaf)
+  scales = np.concatenate(scales)
+  assert scales.size > 1000 and (scales < 0).mean() > 0.4  # Centred at 0, not at 1.
+  assert abs(scales.std() - 1 / np.sqrt(1.04)) < 0.05
+  entry = d_params['Conv_0']['kernel']
+  np.testing.assert_allclose(entry.std(), 1 / np.sqrt(1.04 * 64 * 3), rtol=0.15)
+  assert not np.asarray(d_params['Conv_0']['bias']).any()
+  spectral_convs = [name for name in d_params if name != 'Conv_0']
+  assert len(spectral_convs) == 8
+  for name in spectral_convs:
+    kernel, bias = np.asarray(d_params[name]['kernel']), np.asarray(d_params[name]['bias'])
+    bound = 1 / np.sqrt(9 * kernel.shape[2])  # fan_in = C_in * 3 * 3.
+    for leaf in (kernel, bias):
+      assert np.abs(leaf).max() <= bound + 1e-7, name
+      if leaf.size > 5000:  # U(-b, b) has std b / sqrt(3).
+        assert abs(leaf.std() * np.sqrt(3) / bound - 1) < 0.05, name
+    assert np.abs(bias).max() > bound / 4, name  # Not zeroed like the generator's.
+
+
+def test_objective_init_gives_d_the_raw_torch_kernels():
+  """Through Objective.init: 'reference' D kernels are U(+-1/sqrt(fan_in)), not W / sigma."""
+  from configs import base
+  from mixres import objectives
+  stds = {}
+  for scheme in ('flax', 'reference'):
+    config = base.get_config()
+    config.model.init = scheme
+    params = objectives.get_objective(config, (32, 32, 3)).init(jax.random.key(0)).params
+    kernel = np.asarray(params['disc']['Conv_4']['kernel'])  # (3, 3, 32, 32), fan_in 288.
+    stds[scheme] = kernel.std()
+  np.testing.assert_allclose(stds['reference'], 1 / np.sqrt(288) / np.sqrt(3), rtol=0.05)
+  assert abs(stds['flax'] / stds['reference'] - 1) > 0.1

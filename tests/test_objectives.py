@@ -196,3 +196,62 @@ def test_bad_values_name_the_field(field, value, message):
   config[field] = value
   with pytest.raises(ValueError, match=message):
     objectives.get_objective(config, IMAGE_SHAPE)
+
+
+def _power_iterations(obj, name, params, collection, n):
+  """`collection` after n power iterations of network `name` (the input plays no part)."""
+  dummy = jnp.zeros(obj.example_inputs()[name].shape)
+  for _ in range(n):
+    _, collection = obj.networks[name].apply({'params': params, **collection}, dummy,
+                                             update_stats=True, mutable=['spectral'])
+  return collection
+
+
+@pytest.mark.parametrize('objective,mode,update_generator,iterations', [
+    ('amr', 'per_step', True, 1), ('amr', 'per_step', False, 1),
+    # AMR code: D(recon), D(mix) in G's half every step, then D(x), D(recon), D(mix).
+    ('amr', 'per_forward', True, 5), ('amr', 'per_forward', False, 5),
+    # AE+GAN runs the mix's forward too (swapgan.py computes it before checking disable_mix).
+    ('ae_gan', 'per_forward', True, 4), ('ae_gan', 'per_forward', False, 4),
+    ('acai', 'per_forward', True, 4),  # acai_f3.py: D(mix), then D(x), D(recon), D(mix).
+])
+def test_power_iterations_per_step(objective, mode, update_generator, iterations):
+  """AUDIT.md A9: 'per_forward' advances D's power iteration once per reference D forward."""
+  config = small_config(objective, lam=2.0)
+  config.model.spectral_updates = mode
+  name = 'disc'
+  if objective == 'acai':
+    config.acai.variant, config.acai.critic = 'amr', 'spectral'
+    name = 'critic'
+  obj = objectives.get_objective(config, IMAGE_SHAPE)
+  state = obj.init(jax.random.PRNGKey(0))
+  expected = _power_iterations(obj, name, state.params[name], state.collections[name],
+                               iterations)
+  new_state, _ = step_fn(obj)(state, batch(), update_generator=update_generator)
+  for got, want in zip(jax.tree.leaves(new_state.collections[name]), jax.tree.leaves(expected)):
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
+def test_per_forward_generator_sees_one_iteration_per_fake():
+  """G's adversarial term: D(recon) after 1 power iteration, D(mix) after 2 (swapgan.py order)."""
+  config = small_config('amr', lam=2.0)
+  config.model.spectral_updates = 'per_forward'
+  obj = objectives.get_objective(config, IMAGE_SHAPE)
+  state, data = obj.init(jax.random.PRNGKey(0)), batch()
+  _, metrics = step_fn(obj)(state, data, update_generator=True)
+
+  @jax.jit
+  def by_hand(state, data):
+    key = jax.random.fold_in(state.rng, state.step)
+    codes = obj.encode(state.params, data['image'])
+    fakes = [obj.decode(state.params, codes),
+             obj.decode(state.params, obj.mix(key, codes, k=2))]
+    collection, total = state.collections['disc'], 0.0
+    for fake in fakes:
+      logits, collection = obj.networks['disc'].apply(
+          {'params': state.params['disc'], **collection}, fake, update_stats=True,
+          mutable=['spectral'])
+      total += losses.gan_loss(logits, 1.0)
+    return total
+
+  np.testing.assert_allclose(metrics['gen/adversarial'], by_hand(state, data), rtol=1e-5)

@@ -2,6 +2,7 @@
 
 import functools
 import hashlib
+import json
 import os
 import re
 import subprocess
@@ -143,7 +144,14 @@ def test_checkpoint_holds_the_data_position_and_refuses_changed_data(tiny_config
     ('lam', -1.0, 'config.lam=-1.0 must be >= 0'),
     ('data.image_size', 24, 'config.data.image_size=24 cannot be reached'),
     ('data.image_size', 0, 'config.data.image_size=0 must be >= 1'),
-    ('data.shuffle_seed', -1, r'config.data.shuffle_seed=-1 must be in \[0, 2\*\*31\)'),
+    ('data.shuffle_seed', -2, r'config.data.shuffle_seed=-2 must be in \[0, 2\*\*31\), or -1'),
+    ('data.batching', 'epochs', "config.data.batching='epochs' is not a batching; choose"),
+    ('data.split_method', 'torch', "config.data.split_method='torch' is not a split; choose"),
+    ('data.valid_size', 5000, 'config.data.valid_size=5000 must be in'),
+    ('model.init', 'kaiming', "config.model.init='kaiming' is not an initialisation; choose"),
+    ('model.entry_padding', 2, 'config.model.entry_padding=2 must be 0'),
+    ('model.spectral_updates', 'never', "config.model.spectral_updates='never' is not a"),
+    ('eval.every.probe', 'often', "config.eval.every.probe='often' is not a cadence"),
     ('data.valid_fraction', 0.9999, 'config.data.valid_fraction=0.9999 leaves no training'),
     ('eval.max_examples', -1, 'config.eval.max_examples=-1 must be >= 0'),
     ('data.labels_path', '/x', 'config.data.labels_path is set but config.data.path is not'),
@@ -208,3 +216,54 @@ def test_main_bad_input_is_one_line(tmp_path, args, message):
   assert result.returncode == 2
   assert result.stderr.strip().splitlines()[-1] == f'error: {message}'
   assert not (tmp_path / 'run').exists()
+
+
+def authors_code_config(tiny_config):
+  """tiny_config with everything amr_paper.follow_authors_code sets, on 20 training digits:
+  epochs of 8, 8, 4 examples, so a 6-step run crosses an epoch with a partial batch twice."""
+  from configs import amr_paper
+  config = tiny_config.copy_and_resolve_references()
+  amr_paper.follow_authors_code(config)
+  config.data.train_subset = 20
+  config.gen_every = 2
+  return config
+
+
+def test_authors_code_choices_resume_bit_for_bit(tiny_config, tmp_path):
+  """Epoch batching, seed-following order, per-forward power iteration, reference init and the
+  probe read every epoch: stopped at step 4 (mid-epoch) and resumed, equal to a straight run."""
+  straight = authors_code_config(tiny_config)
+  train.train_and_evaluate(straight, str(tmp_path / 'straight'))
+  interrupted = straight.copy_and_resolve_references()
+  interrupted.num_train_steps = 4
+  interrupted.checkpoint_every = 4
+  train.train_and_evaluate(interrupted, str(tmp_path / 'resumed'))
+  train.train_and_evaluate(straight, str(tmp_path / 'resumed'))
+  a, _ = final_params(straight, str(tmp_path / 'straight'))
+  b, _ = final_params(straight, str(tmp_path / 'resumed'))
+  for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)):
+    np.testing.assert_array_equal(x, y)
+  # The probe is read after each epoch (steps 3 and 6); the figure only at eval_every = 6.
+  logged = [json.loads(line) for line in (tmp_path / 'straight' / 'metrics.jsonl').open()]
+  assert [m['step'] for m in logged if 'probe/val_accuracy' in m] == [3, 6]
+  assert os.listdir(tmp_path / 'straight' / 'figures') == ['interpolation_mixup_00000006.png']
+
+
+def test_epoch_batching_counts_the_generator_schedule_within_each_epoch(tiny_config, tmp_path):
+  """AUDIT.md A10: with 3 batches an epoch and G every 2nd, G updates at 0, 2, 3, 5, ...
+  (the AMR code's (iter - 1) % 2 with iter restarting each epoch), not at every even step."""
+  experiment = train.Experiment(authors_code_config(tiny_config), str(tmp_path))
+  flags = [experiment.objective.schedule(experiment.clock.schedule_step(s)) for s in range(7)]
+  assert [f['update_generator'] for f in flags] == [True, False, True, True, False, True, True]
+  assert len(experiment.train_source) == 20 and experiment.clock.batches_per_epoch == 3
+
+
+def test_data_order_follows_the_run_seed_when_asked(tiny_config):
+  """AUDIT.md A11: shuffle_seed -1 takes config.seed, so runs with seeds 0, 1, 2 see their own
+  data orders (the AMR code's torch.manual_seed(seed)); shuffle_seed >= 0 pins one order."""
+  config = tiny_config.copy_and_resolve_references()
+  config.data.shuffle_seed = -1
+  config.seed = 2
+  assert train.shuffle_seed(config) == 2
+  config.data.shuffle_seed = 5
+  assert train.shuffle_seed(config) == 5

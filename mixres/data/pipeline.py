@@ -5,9 +5,20 @@ function of (data, shuffle seed, augmentation seed, i); augmentation draws its r
 grain's per-index generator. So the iterator's position is one integer, the index of the next
 batch, which the checkpoint stores (`position`): a resumed run starts at `batches[position:]`
 and sees exactly the batches the uninterrupted run would have seen.
+
+`config.data.batching` says how batches meet epochs:
+- 'stream': an endless stream, reshuffled every epoch, cut into full batches that may straddle
+  two epochs; objectives count their schedules (G every 5th step) in global steps.
+- 'epoch': as PyTorch's DataLoader(shuffle=True) in the AMR code (task_launcher.py:573-576):
+  each epoch a fresh seeded shuffle cut into ceil(N / B) batches, the last one partial, and the
+  schedules count from each epoch's first batch (models/base.py:50 passes iter=b+1,
+  swapgan.py:263 updates G when (iter - 1) % 5 == 0).
 """
 
+import dataclasses
 import functools
+import math
+import sys
 from typing import Any, Iterator
 
 import grain
@@ -19,6 +30,47 @@ from mixres.data import transforms
 from mixres.data.sources import Source
 
 _AUGMENT_SEED_OFFSET = 7_919  # Augmentation randomness independent of the shuffle's.
+BATCHINGS = ('stream', 'epoch')
+
+
+@dataclasses.dataclass(frozen=True)
+class EpochClock:
+  """Where steps fall among the epochs of a training set, under config.data.batching."""
+  num_examples: int
+  batch_size: int
+  batching: str = 'stream'
+
+  def __post_init__(self):
+    if self.batching not in BATCHINGS:
+      raise ValueError(f'config.data.batching={self.batching!r} is not a batching; choose one '
+                       f'of: {", ".join(BATCHINGS)}')
+
+  @property
+  def batches_per_epoch(self) -> int:
+    """'epoch': ceil(N / B) batches, the last partial. 'stream': not whole; see `epochs_done`."""
+    return math.ceil(self.num_examples / self.batch_size)
+
+  def last_batch_size(self) -> int:
+    """Size of each epoch's last batch ('epoch'); B under 'stream', whose batches are all full."""
+    if self.batching == 'stream':
+      return self.batch_size
+    return self.num_examples - (self.batches_per_epoch - 1) * self.batch_size
+
+  def epochs_done(self, steps: int) -> int:
+    """Whole epochs of data seen after `steps` steps."""
+    if self.batching == 'epoch':
+      return steps // self.batches_per_epoch
+    return steps * self.batch_size // self.num_examples
+
+  def schedule_step(self, step: int) -> int:
+    """What an objective's schedule counts: the global step, or the batch's index in its epoch."""
+    return step % self.batches_per_epoch if self.batching == 'epoch' else step
+
+  def train_steps(self, num_epochs: float) -> int:
+    """Steps in `num_epochs` epochs."""
+    if self.batching == 'epoch':
+      return math.ceil(num_epochs * self.batches_per_epoch)
+    return math.ceil(num_epochs * self.num_examples / self.batch_size)
 
 
 def _spread(seed: int) -> int:
@@ -65,18 +117,28 @@ def check_augment(augment: ml_collections.ConfigDict) -> None:
 
 def train_batches(source: Source, global_batch_size: int, seed: int,
                   augment: ml_collections.ConfigDict | None = None,
-                  process_index: int | None = None, process_count: int | None = None
-                  ) -> grain.MapDataset:
+                  process_index: int | None = None, process_count: int | None = None,
+                  batching: str = 'stream') -> grain.MapDataset:
   """Endless, reshuffled every epoch; this process's share of each global batch.
 
   Args:
     augment: config.data.augment; with num_views > 0 each example gains 'views'.
+    batching: config.data.batching (module docstring).
   """
   process_index = jax.process_index() if process_index is None else process_index
   process_count = jax.process_count() if process_count is None else process_count
   if global_batch_size % process_count:
     raise ValueError(f'config.batch_size={global_batch_size} must be divisible by the number '
                      f'of processes ({process_count})')
+  clock = EpochClock(len(source), global_batch_size, batching)
+  if batching == 'epoch':
+    if clock.last_batch_size() % process_count:
+      raise ValueError(
+          f"config.data.batching='epoch' ends each epoch with a batch of "
+          f'{clock.last_batch_size()}, which {process_count} processes cannot share evenly; '
+          "use config.data.batching='stream'")
+    return grain.MapDataset.source(
+        _EpochBatches(source, global_batch_size, seed, augment, process_index, process_count))
   # grain reshuffles epoch e with seed + e, so seeds 0 and 1 would share epochs; spread them.
   stream = grain.MapDataset.source(source).shuffle(seed=_spread(seed)).repeat()
   if augment is not None and augment.num_views:
@@ -91,6 +153,46 @@ def train_batches(source: Source, global_batch_size: int, seed: int,
   # number of processes. The stream is endless, so every block is full.
   blocks = stream.batch(global_batch_size // process_count, batch_fn=stack)
   return blocks[process_index::process_count]
+
+
+class _EpochBatches:
+  """Random-access batches under batching 'epoch': batch i is batch i % n of epoch i // n.
+
+  Epoch e is the permutation of a generator seeded by (seed, e); each process reads its equal
+  share of every global batch, rows p * b/P onwards (b = B, or the last batch's size).
+  """
+
+  def __init__(self, source: Source, batch_size: int, seed: int,
+               augment: ml_collections.ConfigDict | None, process_index: int,
+               process_count: int):
+    self.source, self.batch_size, self.seed = source, batch_size, _spread(seed)
+    self.augment = augment if augment is not None and augment.num_views else None
+    if self.augment is not None:
+      check_augment(self.augment)
+    self.process_index, self.process_count = process_index, process_count
+    self.clock = EpochClock(len(source), batch_size, 'epoch')
+
+  def __len__(self) -> int:
+    return sys.maxsize  # Endless, as the stream.
+
+  @functools.lru_cache(maxsize=2)
+  def _order(self, epoch: int) -> np.ndarray:
+    return np.random.default_rng((self.seed, epoch)).permutation(len(self.source))
+
+  def __getitem__(self, index: int) -> dict[str, np.ndarray]:
+    epoch, within = divmod(int(index), self.clock.batches_per_epoch)
+    rows = self._order(epoch)[within * self.batch_size:(within + 1) * self.batch_size]
+    share = len(rows) // self.process_count
+    start = self.process_index * share
+    examples = []
+    for position in range(start, start + share):
+      example = self.source[int(rows[position])]
+      if self.augment is not None:
+        rng = np.random.default_rng((self.seed + _AUGMENT_SEED_OFFSET, epoch,
+                                     within * self.batch_size + position))
+        example = _add_views(example, rng, self.augment)
+      examples.append(example)
+    return stack(examples)
 
 
 def iterate(batches: grain.MapDataset, start: int = 0, threads: int = 2) -> Iterator[dict]:

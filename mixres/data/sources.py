@@ -310,20 +310,43 @@ def _check_num_classes(data: ml_collections.ConfigDict) -> None:
                      f'{data.name!r}: use {use}')
 
 
-def split_indices(n: int, valid_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+SPLIT_METHODS = ('default', 'amr_code')
+
+
+def split_indices(n: int, valid_fraction: float, seed: int, valid_size: int = 0,
+                  method: str = 'default') -> tuple[np.ndarray, np.ndarray]:
   """A seeded train/valid cut of range(n): the same for every run with the same seed.
 
   Train indices are sorted (the pipeline shuffles them); validation indices stay in seeded
   random order, so any prefix (eval.max_examples, the figure pairs) is a fair sample even of
   datasets stored in order, like the dSprites factor grid.
+
+  Args:
+    valid_size: > 0: this many validation examples; 0: round(n * valid_fraction).
+    method: 'default' (validation = the first part of a Generator permutation) or 'amr_code'
+      (the AMR code's get_shuffled_indices, task_launcher.py:58-62: RandomState(seed).shuffle,
+      training = the first n - valid_size, validation = the rest; 433-435 for MNIST).
   """
-  if not 0.0 < valid_fraction < 1.0:
-    raise ValueError(f'config.data.valid_fraction={valid_fraction} must be in (0, 1)')
+  if method not in SPLIT_METHODS:
+    raise ValueError(f'config.data.split_method={method!r} is not a split; choose one of: '
+                     f'{", ".join(SPLIT_METHODS)}')
+  if valid_size:
+    if not 0 < valid_size < n:
+      raise ValueError(f'config.data.valid_size={valid_size} must be in [1, {n - 1}] (the '
+                       f'dataset has {n} examples), or 0 to use valid_fraction')
+    num_valid = int(valid_size)
+  else:
+    if not 0.0 < valid_fraction < 1.0:
+      raise ValueError(f'config.data.valid_fraction={valid_fraction} must be in (0, 1)')
+    num_valid = max(1, int(round(n * valid_fraction)))
+    if num_valid >= n:
+      raise ValueError(f'config.data.valid_fraction={valid_fraction} leaves no training '
+                       f'examples of {n}')
+  if method == 'amr_code':
+    order = np.arange(n)
+    np.random.RandomState(seed).shuffle(order)
+    return np.sort(order[:n - num_valid]), order[n - num_valid:]
   order = np.random.default_rng(seed).permutation(n)
-  num_valid = max(1, int(round(n * valid_fraction)))
-  if num_valid >= n:
-    raise ValueError(f'config.data.valid_fraction={valid_fraction} leaves no training examples '
-                     f'of {n}')
   return np.sort(order[num_valid:]), order[:num_valid]
 
 
@@ -349,7 +372,8 @@ def build(config: ml_collections.ConfigDict) -> tuple[Source, Source]:
     transforms.check_fit(method, native, size)
     if native[:2] != (size, size):
       full = MappedSource(full, lambda image: transforms.fit(image, size, method))
-  train, valid = split_indices(len(full), data.valid_fraction, data.split_seed)
+  train, valid = split_indices(len(full), data.valid_fraction, data.split_seed,
+                               int(data.valid_size), data.split_method)
   if data.train_subset:
     train = train[subset_indices(len(train), data.train_subset, data.subset_seed)]
   return SubsetSource(full, train), SubsetSource(full, valid)

@@ -2,7 +2,8 @@
 
 An evaluator is built once per run as `cls(objective, config, mesh, valid_source)` and called as
 `evaluator(state) -> (scalars, images)`. Names in its `maximize` tuple are tracked by the loop
-as `best/<name>` (e.g. the paper's "best validation accuracy over training").
+as `best/<name>` (e.g. the paper's "best validation accuracy over training"). Each runs on its
+own cadence, `config.eval.every.<name>` (mixres/evaluation/cadence.py).
 """
 
 from mixres.evaluation.attributes import AttributeConsistency
@@ -30,10 +31,20 @@ EVALUATORS = {
 }
 
 
-def build(config, objective, mesh, valid_source) -> list:
+def check_names(config) -> None:
+  """ValueError for an unknown name in config.eval.evaluators or config.eval.every."""
   unknown = [name for name in config.eval.evaluators if name not in EVALUATORS]
   if unknown:
     raise ValueError(f'config.eval.evaluators has unknown {unknown}; choose from: '
                      f'{", ".join(sorted(EVALUATORS))}')
-  return [EVALUATORS[name](objective, config, mesh, valid_source)
-          for name in config.eval.evaluators]
+  unknown = [name for name in config.eval.every if name not in EVALUATORS]
+  if unknown:
+    raise ValueError(f'config.eval.every has unknown {unknown}; choose from: '
+                     f'{", ".join(sorted(EVALUATORS))}')
+
+
+def build(config, objective, mesh, valid_source) -> dict:
+  """Evaluator name -> evaluator, in the order config.eval.evaluators lists them."""
+  check_names(config)
+  return {name: EVALUATORS[name](objective, config, mesh, valid_source)
+          for name in config.eval.evaluators}

@@ -31,6 +31,11 @@ def _family(config: ml_collections.ConfigDict, image_shape: tuple[int, ...]) -> 
   if len(image_shape) != 3 and arch != 'mlp':  # The 2-D toys give points; only 'mlp' takes them.
     raise ValueError(f'config.model.arch={arch!r} takes images (H, W, C), but '
                      f'config.data.name={config.data.name!r} gives inputs of shape {image_shape}')
+  m = config.model
+  if arch != 'acai' and (m.get('init', 'flax') != 'flax' or m.get('entry_padding', 0) != 0):
+    raise ValueError(f'config.model.init={m.init!r} and config.model.entry_padding='
+                     f'{m.entry_padding!r} are choices of the acai family, not of '
+                     f"config.model.arch={arch!r}: use 'flax' and 0")
   return ARCHITECTURES[arch]
 
 

@@ -52,8 +52,5 @@ def build_auxiliary_discriminator(config: ml_collections.ConfigDict,
   check_arch(config.model.arch)
   if int(num_outputs) < 1:
     raise ValueError(f'the auxiliary classifier needs >= 1 output, got {num_outputs}')
-  m = config.model
-  trunk = convnets.Discriminator(width=image_shape[0], latent_width=m.latent_width,
-                                 depth=m.depth, latent=m.latent, leaky_slope=m.leaky_slope,
-                                 with_features=True)
+  trunk = convnets.build_discriminator(config, image_shape).clone(with_features=True)
   return AuxiliaryDiscriminator(trunk=trunk, num_outputs=int(num_outputs))

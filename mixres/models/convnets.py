@@ -4,10 +4,25 @@ Topology follows REFERENCE.md section 1 (the AMR reference code): `num_scales =
 log2(width / latent_width)` stages, each two 3x3 convolutions then a 2x resample, channels
 `depth * 2**scale`. For width=32, latent_width=4, depth=16, latent=2 and 3 image channels the
 generator (encoder + decoder) has 226,917 parameters and the discriminator 150,178.
+
+Two choices follow the AMR authors' code (`architectures/arch_kyle.py` of
+christopher-beckham/amr) when the config asks (`config.model.init`, `config.model.entry_padding`;
+the paper-table configs do):
+- init 'reference': their `Initializer` (arch_kyle.py:18-25, applied at 56 and 77) draws every
+  weight of the encoder and decoder from N(0, std^2) with std = 1 / sqrt(1.04 * prod(shape[:-1]))
+  of the torch layout (C_out, C_in, k, k), i.e. 1 / sqrt(1.04 C_out C_in k), and zeroes the
+  biases. An instance norm's scale has torch shape (C,), whose shape[:-1] is empty, so it is drawn
+  from N(0, 0.98^2) instead of starting at 1. In the discriminator the same applies to the
+  unnormalised 1x1 entry conv only: the spectral-norm wrapper hides `weight` and `bias` from
+  `Initializer`, so those convolutions keep torch's default, U(-1/sqrt(fan_in), 1/sqrt(fan_in))
+  for weight and bias alike (kaiming_uniform with a = sqrt(5)).
+- entry_padding 1: the entry 1x1 conv has `padding=1` (arch_kyle.py:36), so a 32x32 input
+  becomes 34x34 (a frame of pure bias) and average pooling gives 34 -> 17 -> 8 -> 4; the number
+  of parameters is unchanged.
 """
 
 import math
-from typing import Callable
+from typing import Any, Callable
 
 import chex
 import flax.linen as nn
@@ -16,6 +31,8 @@ import jax.numpy as jnp
 import ml_collections
 
 NORMS = ('instance', 'none')
+INITS = ('flax', 'reference')  # See the module docstring.
+LEAKY_SLOPE_OF_INIT = 0.2  # arch_kyle.py:18: Initializer's default slope, so 1 + 0.2^2 = 1.04.
 
 
 def num_scales(width: int, latent_width: int) -> int:
@@ -31,8 +48,82 @@ def num_scales(width: int, latent_width: int) -> int:
   return scales
 
 
-def _conv(features: int, kernel: int, name: str | None = None) -> nn.Conv:
-  return nn.Conv(features, (kernel, kernel), padding='SAME', name=name)
+def reference_normal(key: jax.Array, shape: tuple[int, ...], dtype=jnp.float32) -> jax.Array:
+  """The AMR code's Initializer: N(0, 1 / (1.04 prod(torch_shape[:-1]))).
+
+  A flax conv kernel (k, k, C_in, C_out) is torch's (C_out, C_in, k, k), whose shape[:-1] has
+  product C_out * C_in * k; a flax vector (C,) is torch's (C,), product 1.
+  """
+  if len(shape) == 4:
+    fan = shape[3] * shape[2] * shape[1]
+  elif len(shape) == 1:
+    fan = 1
+  else:
+    raise ValueError(f'reference_normal takes conv kernels and vectors, not shape {shape}')
+  std = 1.0 / math.sqrt((1.0 + LEAKY_SLOPE_OF_INIT**2) * fan)
+  return std * jax.random.normal(key, shape, dtype)
+
+
+def torch_default_uniform(fan_in: int) -> Callable:
+  """torch.nn.Conv2d's default init for weight and bias: U(-1/sqrt(fan_in), 1/sqrt(fan_in))."""
+  bound = 1.0 / math.sqrt(fan_in)
+  return lambda key, shape, dtype=jnp.float32: jax.random.uniform(key, shape, dtype, -bound,
+                                                                  bound)
+
+
+def _conv(features: int, kernel: int, init: str = 'flax', padding: Any = 'SAME',
+          name: str | None = None) -> nn.Conv:
+  """A conv of the generator (or D's unnormalised entry conv) under init `init`."""
+  extra = {'kernel_init': reference_normal} if init == 'reference' else {}
+  return nn.Conv(features, (kernel, kernel), padding=padding, name=name, **extra)
+
+
+def _spectral_conv(features: int, fan_in: int, init: str) -> nn.Conv:
+  """A conv that D wraps in spectral norm; 'reference' gives its bias torch's default init.
+
+  Its kernel cannot be given one here: flax's SpectralNorm stores the normalised kernel W/sigma
+  at init, so `torch_default_spectral_kernels` redraws it after init.
+  """
+  if init == 'reference':
+    return nn.Conv(features, (3, 3), padding='SAME', bias_init=torch_default_uniform(fan_in))
+  return _conv(features, 3)
+
+
+def torch_default_spectral_kernels(key: jax.Array, params: dict, spectral: dict) -> dict:
+  """`params` with every spectrally normalised kernel redrawn from torch's default init.
+
+  flax.linen.SpectralNorm writes W / sigma(W) into the params when it initialises, where torch's
+  (and the AMR code's) spectral norm keeps the raw draw W and divides on the fly. The forward is
+  the same either way (W / sigma is scale-free), but Adam's steps are a fixed size, so the
+  weights' scale sets how fast D moves. The 'spectral' collection names each wrapped kernel
+  ('<layer>/kernel/u' under its SpectralNorm module, mirrored in the params' nesting).
+  """
+  params = jax.tree.map(lambda a: a, params)  # A copy to write into.
+  paths = []
+
+  def walk(tree, prefix):
+    for name, value in tree.items():
+      if hasattr(value, 'items'):
+        walk(value, prefix if name.startswith('SpectralNorm_') else prefix + (name,))
+      elif name.endswith('/u'):
+        paths.append(prefix + tuple(name.split('/')[:-1]))
+
+  walk(spectral, ())
+  for i, path in enumerate(sorted(paths)):
+    node = params
+    for name in path[:-1]:
+      node = node[name]
+    kernel = node[path[-1]]
+    fan_in = math.prod(kernel.shape[:-1])  # k * k * C_in (conv) or C_in (dense).
+    node[path[-1]] = torch_default_uniform(fan_in)(jax.random.fold_in(key, i), kernel.shape,
+                                                   kernel.dtype)
+  return params
+
+
+def _entry_conv(features: int, init: str, entry_padding: int) -> nn.Conv:
+  """The first 1x1 conv; entry_padding 1 frames the image as the reference's padding=1 does."""
+  pad = ((entry_padding, entry_padding),) * 2
+  return _conv(features, 1, init, padding=pad)
 
 
 class _ConvNormAct(nn.Module):
@@ -40,12 +131,14 @@ class _ConvNormAct(nn.Module):
   features: int
   norm: str
   leaky_slope: float
+  init_scheme: str = 'flax'
 
   @nn.compact
   def __call__(self, x: jax.Array) -> jax.Array:
-    x = _conv(self.features, 3)(x)
+    x = _conv(self.features, 3, self.init_scheme)(x)
     if self.norm == 'instance':
-      x = nn.InstanceNorm(epsilon=1e-5)(x)
+      scale = {'scale_init': reference_normal} if self.init_scheme == 'reference' else {}
+      x = nn.InstanceNorm(epsilon=1e-5, **scale)(x)
     return nn.leaky_relu(x, self.leaky_slope)
 
 
@@ -57,18 +150,22 @@ class Encoder(nn.Module):
   latent: int = 2
   leaky_slope: float = 0.01
   norm: str = 'instance'
+  init_scheme: str = 'flax'
+  entry_padding: int = 0
 
   @nn.compact
   def __call__(self, x: jax.Array) -> jax.Array:
     chex.assert_rank(x, 4)
     scales = num_scales(self.width, self.latent_width)
-    x = _conv(self.depth, 1)(x)
+    x = _entry_conv(self.depth, self.init_scheme, self.entry_padding)(x)
     for scale in range(scales):
       for _ in range(2):
-        x = _ConvNormAct(self.depth << scale, self.norm, self.leaky_slope)(x)
-      x = nn.avg_pool(x, (2, 2), (2, 2))
-    x = _ConvNormAct(self.depth << scales, self.norm, self.leaky_slope)(x)
-    return _conv(self.latent, 3)(x)  # Linear bottleneck: no norm, no activation.
+        x = _ConvNormAct(self.depth << scale, self.norm, self.leaky_slope, self.init_scheme)(x)
+      x = nn.avg_pool(x, (2, 2), (2, 2))  # Floors odd sides: 34 -> 17 -> 8 -> 4.
+    x = _ConvNormAct(self.depth << scales, self.norm, self.leaky_slope, self.init_scheme)(x)
+    h = _conv(self.latent, 3, self.init_scheme)(x)  # Linear bottleneck: no norm, no activation.
+    chex.assert_shape(h, (None, self.latent_width, self.latent_width, self.latent))
+    return h
 
 
 class Decoder(nn.Module):
@@ -79,6 +176,7 @@ class Decoder(nn.Module):
   channels: int = 3
   leaky_slope: float = 0.01
   norm: str = 'instance'
+  init_scheme: str = 'flax'
 
   @nn.compact
   def __call__(self, h: jax.Array) -> jax.Array:
@@ -87,11 +185,12 @@ class Decoder(nn.Module):
     x = h
     for scale in reversed(range(scales)):
       for _ in range(2):
-        x = _ConvNormAct(self.depth << scale, self.norm, self.leaky_slope)(x)
+        x = _ConvNormAct(self.depth << scale, self.norm, self.leaky_slope, self.init_scheme)(x)
       b, hh, ww, c = x.shape
       x = jax.image.resize(x, (b, 2 * hh, 2 * ww, c), 'nearest')
-    x = _ConvNormAct(self.depth, self.norm, self.leaky_slope)(x)
-    return _conv(self.channels, 3)(x)  # No output activation: targets are in [-1, 1].
+    x = _ConvNormAct(self.depth, self.norm, self.leaky_slope, self.init_scheme)(x)
+    # No output activation: targets are in [-1, 1].
+    return _conv(self.channels, 3, self.init_scheme)(x)
 
 
 class Discriminator(nn.Module):
@@ -110,21 +209,30 @@ class Discriminator(nn.Module):
   latent: int = 2
   leaky_slope: float = 0.01
   with_features: bool = False
+  init_scheme: str = 'flax'
+  entry_padding: int = 0
 
   @nn.compact
   def __call__(self, x: jax.Array, update_stats: bool = False
                ) -> jax.Array | tuple[jax.Array, jax.Array]:
     chex.assert_rank(x, 4)
     scales = num_scales(self.width, self.latent_width)
-    sn = lambda features: spectral(_conv(features, 3), update_stats)
     act = lambda y: nn.leaky_relu(y, self.leaky_slope)
-    x = _conv(self.depth, 1)(x)  # The reference leaves the first 1x1 conv unnormalised.
+
+    def sn(features: int, fan_in_channels: int):
+      conv = _spectral_conv(features, 9 * fan_in_channels, self.init_scheme)
+      return spectral(conv, update_stats)
+
+    # The reference leaves the first 1x1 conv unnormalised.
+    x = _entry_conv(self.depth, self.init_scheme, self.entry_padding)(x)
+    previous = self.depth
     for scale in range(scales):
       for _ in range(2):
-        x = act(sn(self.depth << scale)(x))
+        x = act(sn(self.depth << scale, previous)(x))
+        previous = self.depth << scale
       x = nn.avg_pool(x, (2, 2), (2, 2))
-    features = act(sn(self.depth << scales)(x))
-    logits = jnp.mean(sn(self.latent)(features), axis=(1, 2, 3))  # (B,)
+    features = act(sn(self.depth << scales, previous)(x))
+    logits = jnp.mean(sn(self.latent, self.depth << scales)(features), axis=(1, 2, 3))  # (B,)
     return (logits, features) if self.with_features else logits
 
 
@@ -134,17 +242,28 @@ def spectral(layer: nn.Module, update_stats: bool) -> Callable[[jax.Array], jax.
   return lambda x: norm(x, update_stats=update_stats)
 
 
+def check_model_fields(m: ml_collections.ConfigDict) -> None:
+  """ValueError naming the field for a norm, init or entry padding the family cannot build."""
+  if m.norm not in NORMS:
+    raise ValueError(f'config.model.norm={m.norm!r} is not a norm; choose one of: '
+                     f'{", ".join(NORMS)}')
+  if m.init not in INITS:
+    raise ValueError(f'config.model.init={m.init!r} is not an initialisation; choose one of: '
+                     f'{", ".join(INITS)}')
+  if m.entry_padding not in (0, 1):
+    raise ValueError(f'config.model.entry_padding={m.entry_padding!r} must be 0 (32x32 stays '
+                     '32x32) or 1 (the reference code: 34x34)')
+
+
 def build_autoencoder(config: ml_collections.ConfigDict, image_shape: tuple[int, int, int]
                       ) -> tuple[nn.Module, nn.Module]:
   """(encoder, decoder) for `config.model.arch='acai'`; ValueError naming a bad field."""
   m, (width, _, channels) = config.model, image_shape
-  if m.norm not in NORMS:
-    raise ValueError(f'config.model.norm={m.norm!r} is not a norm; choose one of: '
-                     f'{", ".join(NORMS)}')
+  check_model_fields(m)
   num_scales(width, m.latent_width)  # Fails early, naming the fields.
   shared = dict(width=width, latent_width=m.latent_width, depth=m.depth,
-                leaky_slope=m.leaky_slope)
-  return (Encoder(latent=m.latent, norm=m.norm, **shared),
+                leaky_slope=m.leaky_slope, init_scheme=m.init)
+  return (Encoder(latent=m.latent, norm=m.norm, entry_padding=m.entry_padding, **shared),
           Decoder(channels=channels, norm=m.norm, **shared))
 
 
@@ -152,5 +271,7 @@ def build_discriminator(config: ml_collections.ConfigDict, image_shape: tuple[in
                         ) -> nn.Module:
   """The discriminator for `config.model.arch='acai'`."""
   m = config.model
+  check_model_fields(m)
   return Discriminator(width=image_shape[0], latent_width=m.latent_width, depth=m.depth,
-                       latent=m.latent, leaky_slope=m.leaky_slope)
+                       latent=m.latent, leaky_slope=m.leaky_slope, init_scheme=m.init,
+                       entry_padding=m.entry_padding)

@@ -23,6 +23,9 @@ encoder topology without normalisation, score = mean of its final map; 'spectral
 spectral-norm discriminator) and `acai.recon` ('l2' ACAI, 'l1' AMR's code).
 Either way the critic's inputs are generator outputs held constant (stop_gradient), and the AE's
 loss differentiates only the encoder and decoder: the critic's parameters are constants there.
+With a spectral critic and config.model.spectral_updates='per_forward' its power iteration
+advances once per critic forward of the reference step (models/acai_f3.py: one on the mix in
+the generator half, every step, then x, g(f(x)) and the mix).
 """
 
 import flax.linen as nn
@@ -63,6 +66,8 @@ class ACAI(base.Objective):
   """Autoencoder + critic on decoded mixes; see the module docstring for the two variants."""
 
   groups = {'generator': ('encoder', 'decoder'), 'critic': ('critic',)}
+  spectral_updates = ('per_step', 'per_forward')
+  reference_generator_forwards = 1  # acai_f3.py: the critic sees only the mix in G's half.
 
   def __init__(self, config, image_shape):
     cfg = config.acai
@@ -123,13 +128,14 @@ class ACAI(base.Objective):
     x_hat, x_mix = jnp.split(self.decode(params, jnp.concatenate([codes, mixed])), 2)
     return codes, x_hat, x_mix
 
-  def critic_scores(self, state, images, params=None, update_stats=False):
-    """The critic's (B,) outputs; with update_stats, (scores, its updated collections)."""
+  def critic_scores(self, state, batches, params=None, spectral=None, update=False):
+    """The critic's (B,) outputs on each of `batches`, and its 'spectral' state after (None for
+    ACAI's critic, which has none; base.Objective.spectral_forwards says how it advances)."""
     if self.config.acai.critic == 'spectral':
-      return self.apply_spectral('critic', state, images, params, update_stats)
+      return self.spectral_forwards('critic', state, batches, params, spectral, update)
     params = state.params['critic'] if params is None else params
-    scores = self.networks['critic'].apply({'params': params}, images)
-    return (scores, None) if update_stats else scores
+    scores = self.networks['critic'].apply({'params': params}, jnp.concatenate(batches))
+    return jnp.split(scores, len(batches)), None
 
   # The step --------------------------------------------------------------------------------------
 
@@ -138,28 +144,33 @@ class ACAI(base.Objective):
     alpha_key, partner_key = jax.random.split(key)
     alpha = self.sample_alpha(alpha_key, x.shape[0])
     gen_params = self.group_params(state.params, 'generator')
-    metrics = {}
+    metrics, spectral, forwards = {}, state.collections.get('critic'), 0
 
     if update_generator:
       def gen_loss(params):
         codes, x_hat, x_mix = self.generate(params, x, alpha, partner_key)
         recon = losses.reconstruction(x, x_hat, cfg.recon)
-        scores = self.critic_scores(state, x_mix)  # Critic params are constants here.
+        # Critic params are constants here.
+        (scores,), spectral = self.critic_scores(state, [x_mix])
         if self.variant == 'paper':
           adversarial = jnp.mean(jnp.square(scores))
           loss = recon + cfg.lam * adversarial
         else:
           adversarial = losses.gan_loss(scores, 0.0)
           loss = self.config.lam * recon + adversarial
-        return loss, (codes, x_hat, x_mix, {'gen/loss': loss, 'gen/recon': recon,
-                                             'gen/adversarial': adversarial})
+        return loss, (codes, x_hat, x_mix, spectral, {'gen/loss': loss, 'gen/recon': recon,
+                                                       'gen/adversarial': adversarial})
 
-      (_, (codes, x_hat, x_mix, gen_metrics)), grads = jax.value_and_grad(
+      (_, (codes, x_hat, x_mix, spectral, gen_metrics)), grads = jax.value_and_grad(
           gen_loss, has_aux=True)(gen_params)
       state, opt_metrics = self.apply_gradients(state, 'generator', grads)
       metrics.update(gen_metrics, **opt_metrics)
+      forwards = 1
     else:
       codes, x_hat, x_mix = self.generate(gen_params, x, alpha, partner_key)
+    if spectral is not None:
+      spectral = self.advance_spectral('critic', state.params['critic'], spectral,
+                                       self.reference_generator_forwards - forwards)
 
     # The critic judges the generator's outputs as constants: its loss never reaches G.
     x_hat, x_mix = jax.lax.stop_gradient(x_hat), jax.lax.stop_gradient(x_mix)
@@ -167,15 +178,13 @@ class ACAI(base.Objective):
     def critic_loss(params):
       if self.variant == 'paper':
         blend = cfg.gamma * x + (1.0 - cfg.gamma) * x_hat
-        scores, updated = self.critic_scores(state, jnp.concatenate([x_mix, blend]), params,
-                                             update_stats=True)
-        on_mix, on_real = jnp.split(scores, 2)
+        (on_mix, on_real), updated = self.critic_scores(state, [x_mix, blend], params,
+                                                        spectral, update=True)
         mix_term = jnp.mean(jnp.square(on_mix - alpha))
         real_term = jnp.mean(jnp.square(on_real))
       else:
-        scores, updated = self.critic_scores(state, jnp.concatenate([x, x_hat, x_mix]), params,
-                                             update_stats=True)
-        on_real, on_recon, on_mix = jnp.split(scores, 3)
+        (on_real, on_recon, on_mix), updated = self.critic_scores(
+            state, [x, x_hat, x_mix], params, spectral, update=True)
         mix_term = jnp.mean(optax.sigmoid_binary_cross_entropy(on_mix, mix_target(alpha)))
         real_term = losses.gan_loss(on_real, 0.0) + losses.gan_loss(on_recon, 0.0)
       loss = mix_term + real_term

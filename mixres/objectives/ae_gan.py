@@ -6,6 +6,11 @@ image beyond the reconstruction is another "fake" for D, with the same JS-GAN te
 Schedule (reference code): D is updated every step, G every `config.gen_every`-th step. Both use
 the parameters from before the step, which equals the reference order (G step, then D step on
 the detached outputs of the same forward pass).
+
+With config.model.spectral_updates='per_forward' D's power iteration advances once per D forward
+of the reference step (models/swapgan.py:206-262): two in the generator's half, on g(f(x)) and on
+the mix, every step whether G updates or not, and also for AE+GAN (its `--disable_mix` drops
+the mix's loss, not its forward); then one for each of D's inputs x, g(f(x)) [, mix].
 """
 
 import jax
@@ -38,6 +43,10 @@ class WithDiscriminator:
 
 class AEGAN(WithDiscriminator, base.Objective):
   """min_F lam*recon + BCE(D(x_hat), 1); min_D BCE(D(x), 1) + BCE(D(x_hat), 0)."""
+
+  spectral_updates = ('per_step', 'per_forward')
+  # D forwards in the reference generator half (swapgan.py:209-214): reconstruction and mix.
+  reference_generator_forwards = 2
 
   def __init__(self, config, image_shape):
     if config.lam < 0:
@@ -74,33 +83,36 @@ class AEGAN(WithDiscriminator, base.Objective):
   def update(self, state, batch, key, update_generator: bool = True):
     x, cfg = batch['image'], self.config
     gen_params = self.group_params(state.params, 'generator')
-    metrics = {}
+    metrics, spectral, forwards = {}, state.collections['disc'], 0
 
     if update_generator:
       def gen_loss(params):
         codes, extras, fakes = self.generate(params, x, key)
         recon = losses.reconstruction(x, fakes[0], cfg.recon)
-        logits = jnp.split(self.disc_logits(state, jnp.concatenate(fakes)), len(fakes))
+        logits, spectral = self.spectral_forwards('disc', state, fakes)  # D's params: constants.
         adversarial = sum(losses.gan_loss(fake, 1.0) for fake in logits)
         extra, extra_metrics = self.extra_generator_loss(params, extras, fakes[1:])
         loss = cfg.lam * recon + adversarial + extra
-        return loss, (codes, fakes, {'gen/loss': loss, 'gen/recon': recon,
-                                     'gen/adversarial': adversarial, **extra_metrics})
+        return loss, (codes, fakes, spectral, {'gen/loss': loss, 'gen/recon': recon,
+                                               'gen/adversarial': adversarial, **extra_metrics})
 
-      (_, (codes, fakes, gen_metrics)), grads = jax.value_and_grad(gen_loss, has_aux=True)(
-          gen_params)
+      (_, (codes, fakes, spectral, gen_metrics)), grads = jax.value_and_grad(
+          gen_loss, has_aux=True)(gen_params)
       state, opt_metrics = self.apply_gradients(state, 'generator', grads)
       metrics.update(gen_metrics, **opt_metrics)
+      forwards = len(fakes)
     else:
       codes, _, fakes = self.generate(gen_params, x, key)
+    spectral = self.advance_spectral('disc', state.params['disc'], spectral,
+                                     self.reference_generator_forwards - forwards)
 
     # D judges the generator's outputs as constants: its loss never reaches G.
     fakes = [jax.lax.stop_gradient(f) for f in fakes]
 
     def disc_loss(params):
-      logits, updated = self.disc_logits(state, jnp.concatenate([x, *fakes]), params,
-                                         update_stats=True)
-      real, *fake = jnp.split(logits, 1 + len(fakes))
+      logits, updated = self.spectral_forwards('disc', state, [x, *fakes], params, spectral,
+                                               update=True)
+      real, *fake = logits
       loss = losses.gan_loss(real, 1.0) + sum(losses.gan_loss(f, 0.0) for f in fake)
       return loss, (updated, {'disc/loss': loss, 'disc/real_prob': jnp.mean(jax.nn.sigmoid(real)),
                               'disc/recon_prob': jnp.mean(jax.nn.sigmoid(fake[0]))})

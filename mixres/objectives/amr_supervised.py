@@ -38,6 +38,7 @@ class SupervisedAMR(amr.AMR):
   """AMR + a learned class mixer whose decoded mixes D's auxiliary classifier must agree with."""
 
   groups = {'generator': ('encoder', 'decoder', 'class_mixer'), 'disc': ('disc',)}
+  spectral_updates = ('per_step',)  # Its own update below; the reference mode is AMR's.
 
   def __init__(self, config, image_shape):
     cfg = config.supervised

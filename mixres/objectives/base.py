@@ -14,14 +14,17 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import ml_collections
+import numpy as np
 import optax
 
 from mixres import models
+from mixres.models import convnets
 from mixres.models import probe as probe_lib
 from mixres.objectives import losses
 from mixres.state import TrainState
 
 Metrics = dict[str, jax.Array]
+SPECTRAL_UPDATES = ('per_step', 'per_forward')
 
 
 def adam_l2(optim: ml_collections.ConfigDict, lr: float | None = None
@@ -41,11 +44,20 @@ class Objective:
   """Base class: encoder + decoder + linear probe; subclasses add losses and networks."""
 
   groups: dict[str, tuple[str, ...]] = {'generator': ('encoder', 'decoder')}
+  # config.model.spectral_updates this objective implements (see `spectral_forwards`).
+  spectral_updates: tuple[str, ...] = ('per_step',)
 
   def __init__(self, config: ml_collections.ConfigDict, image_shape: tuple[int, int, int]):
     self.config = config
     self.image_shape = tuple(image_shape)  # (H, W, C)
     losses.reconstruction(jnp.zeros(()), jnp.zeros(()), config.recon)  # Validates the name.
+    if config.model.spectral_updates not in SPECTRAL_UPDATES:
+      raise ValueError(f'config.model.spectral_updates={config.model.spectral_updates!r} is not '
+                       f'a power-iteration schedule; choose one of: {", ".join(SPECTRAL_UPDATES)}')
+    if config.model.spectral_updates not in self.spectral_updates:
+      raise ValueError(f'config.model.spectral_updates={config.model.spectral_updates!r} is not '
+                       f'implemented by config.objective={config.objective!r}; choose one of: '
+                       f'{", ".join(self.spectral_updates)}')
     self.networks = self.build_networks()
     self.optimizers = {group: adam_l2(config.optim) for group in self.groups}
     self.num_classes = config.data.num_classes
@@ -78,6 +90,9 @@ class Objective:
     for i, (name, module) in enumerate(sorted(self.networks.items())):
       variables = dict(module.init(jax.random.fold_in(init_rng, i), inputs[name]))
       params[name] = variables.pop('params')
+      if self.config.model.init == 'reference' and 'spectral' in variables:
+        params[name] = convnets.torch_default_spectral_kernels(
+            jax.random.fold_in(init_rng, 1000 + i), params[name], variables['spectral'])
       if variables:
         collections[name] = variables
     opt_state = {group: opt.init(self.group_params(params, group))
@@ -117,6 +132,53 @@ class Objective:
       return self.networks[name].apply(variables, images, update_stats=True,
                                        mutable=['spectral'])
     return self.networks[name].apply(variables, images)
+
+  def spectral_forwards(self, name: str, state: TrainState, batches: list[jax.Array],
+                        params=None, collection=None, update: bool = False):
+    """A spectral-norm network on each array of `batches`: (outputs, 'spectral' state after).
+
+    config.model.spectral_updates says how its power iteration advances:
+    - 'per_step': one call on the concatenated batches; the state takes one power iteration if
+      `update` (the network's own update step) and otherwise stays as it was.
+    - 'per_forward': as the AMR code, whose SpectralNorm runs one iteration in every forward
+      (architectures/shared/spectral_normalization.py:66-68, called from `forward`): one call
+      per batch, in order, each one iteration further, whatever `update` says.
+    params: default state.params[name]; collection: default state.collections[name].
+    """
+    params = state.params[name] if params is None else params
+    collection = state.collections[name] if collection is None else collection
+    network = self.networks[name]
+    if self.config.model.spectral_updates == 'per_forward':
+      outputs = []
+      for images in batches:
+        out, collection = network.apply({'params': params, **collection}, images,
+                                        update_stats=True, mutable=['spectral'])
+        outputs.append(out)
+      return outputs, collection
+    ends = np.cumsum([b.shape[0] for b in batches])[:-1]
+    variables = {'params': params, **collection}
+    if update:
+      out, collection = network.apply(variables, jnp.concatenate(batches), update_stats=True,
+                                      mutable=['spectral'])
+    else:
+      out = network.apply(variables, jnp.concatenate(batches))
+    pieces = jax.tree.map(lambda a: jnp.split(a, ends), out)  # Per leaf, a list of pieces.
+    return [jax.tree.map(lambda _, p: p[i], out, pieces) for i in range(len(batches))], collection
+
+  def advance_spectral(self, name: str, params, collection, forwards: int):
+    """`collection` after `forwards` more power iterations ('per_forward' only; else as is).
+
+    For the reference's forwards whose outputs nothing here uses (the AMR code runs D on the
+    generator's outputs every step, also when G does not update): the iteration does not read
+    the input, so a one-example dummy stands in for the batch.
+    """
+    if self.config.model.spectral_updates != 'per_forward' or forwards <= 0:
+      return collection
+    dummy = jnp.zeros(self.example_inputs()[name].shape, jnp.float32)
+    for _ in range(forwards):
+      _, collection = self.networks[name].apply({'params': params, **collection}, dummy,
+                                                update_stats=True, mutable=['spectral'])
+    return collection
 
   # ---------------------------------------------------------------------------------------------
   # The step.
