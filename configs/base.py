@@ -61,6 +61,10 @@ def get_config() -> ml_collections.ConfigDict:
   # AMR loss (Eq. 3) and mixing.
   config.mixer = 'mixup'  # 'mixup' or 'bernoulli' (k-way Dirichlet / one-hot for k > 2).
   config.k = 2  # How many examples each mix combines.
+  # 'bernoulli' with k > 2: how each channel picks its source (mixres/mixers.py). 'uniform': a
+  # fair k-sided die per (example, channel), the authors' code (threegan.py:45-47); 'dirichlet':
+  # per example pi ~ Dirichlet(1,...,1), then channels ~ Categorical(pi). k = 2: Eq. 5 either way.
+  config.bernoulli_draw = 'uniform'
   config.lam = 5.0  # Reconstruction weight lambda (Table 1, SVHN, AE+GAN: 5).
   config.beta = 0.0  # Consistency weight (supplement 7.3); 0 in every published run.
   config.recon = 'l1'  # Reference code: 'l1' (mean |x - x_hat|); the paper writes 'l2'.
