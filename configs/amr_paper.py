@@ -25,7 +25,7 @@ ROWS = {
     'mixup2': dict(objective='amr', mixer='mixup', k=2),
     'bern2': dict(objective='amr', mixer='bernoulli', k=2),
     'mixup3': dict(objective='amr', mixer='mixup', k=3),
-    'bern3': dict(objective='amr', mixer='bernoulli', k=3),
+    'bern3': dict(objective='amr', mixer='bernoulli', k=3, bernoulli_draw='uniform'),
     'mixup4': dict(objective='amr', mixer='mixup', k=4),
     'mixup6': dict(objective='amr', mixer='mixup', k=6),
     'mixup8': dict(objective='amr', mixer='mixup', k=8),

@@ -2,6 +2,8 @@
 
   python -m mixres.main --config=configs/amr_supervised.py --workdir=runs/celeba_supervised
   python -m mixres.main --config=configs/amr_supervised.py:local --workdir=runs/supervised_local
+  python -m mixres.main --config=configs/amr_supervised.py:reference --workdir=runs/celeba_ref
+  python -m mixres.main --config=configs/amr_supervised.py:reference,local --workdir=runs/ref_local
 
 The paper's setting: CelebA with the attributes 'is male', 'is wearing heavy makeup', 'is wearing
 lipstick' (data.attributes; the probe predicts their 8 combinations). The paper gives no image
@@ -23,6 +25,17 @@ and two evaluations, the rest building the judge classifier of 'attribute_consis
 (eval.frechet_steps = 500, cached for later runs). Best probe accuracy 97.2%; attribute
 accuracy of the class mixes 0.62 against 0.63 for the Bernoulli mixer on the same pairs: 300
 steps teach embed nothing yet, the variant checks that it all runs.
+
+'reference' (alone or with 'local'): the authors' supervised loop (AUDIT.md A13), read from
+christopher-beckham/amr at 8187d92 (swapgan.py:383-462, architectures/discriminators.py:361-376)
+with the settings of the run behind Figure 5, whose name in the paper's source
+(seeds/amr_paper.txt:162) reads lamb50, beta1, cls1, eps1e-4, mixer 'fm': variant 'reference'
+(y_mix crossed over per attribute, the unsupervised mix's partner, D's classification term at
+weight 1: mixres/objectives/amr_supervised.py), the soft mask m = sigmoid(ReLU(embed(y))) with
+hidden widths C, C, mask prior 1e-4, beta 1 (consistency on both mixes), lambda 50. Not
+reproduced: their 'fm' mixer draws p per (example, channel) (swapgan.py:264), ours per example
+(Eq. 5); their CelebA frontal-face subset and 64-filter networks ('g64'; that architecture file
+is not in their repository).
 """
 
 from configs import amr_paper
@@ -30,8 +43,11 @@ from configs import base
 
 
 def get_config(arg=None):
-  if arg not in (None, '', 'local'):
-    raise ValueError(f'config argument {arg!r}: amr_supervised takes only "local" (or nothing)')
+  parts = {p for p in (arg or '').split(',') if p}
+  if not parts <= {'local', 'reference'}:
+    raise ValueError(f'config argument {arg!r}: amr_supervised takes "local", "reference" or '
+                     '"reference,local" (or nothing)')
+  local = 'local' in parts
   config = base.get_config()
   config.objective = 'amr_supervised'
   # Eq. 3's unsupervised mixer, whose terms the supervised ones add to (k = 2); also the
@@ -43,7 +59,16 @@ def get_config(arg=None):
   config.supervised.mask = 'sample'
   config.supervised.classifier = 'sigmoid'
   config.eval.evaluators = ('probe', 'interpolation', 'attribute_consistency')
-  if arg == 'local':
+  if 'reference' in parts:
+    config.supervised.variant = 'reference'
+    config.supervised.mask = 'soft'  # m = p, never sampled (discriminators.py:374-376).
+    # discriminators.py:364-371: Linear(A, C), Linear(C, C), Linear(C, C), each ReLU'd.
+    config.supervised.embed_hidden = (config.model.latent, config.model.latent)
+    config.supervised.mask_prior = 1e-4
+    config.supervised.cls_weight = 1.0
+    config.lam = 50.0
+    config.beta = 1.0
+  if local:
     amr_paper.make_local(config)
     config.data.name = 'digits'
     config.data.valid_fraction = 0.2  # As configs/quickstart.py.

@@ -78,6 +78,10 @@ def get_config() -> ml_collections.ConfigDict:
   # AMR loss (Eq. 3) and mixing.
   config.mixer = 'mixup'  # 'mixup' or 'bernoulli' (k-way Dirichlet / one-hot for k > 2).
   config.k = 2  # How many examples each mix combines.
+  # 'bernoulli' with k > 2: how each channel picks its source (mixres/mixers.py). 'uniform': a
+  # fair k-sided die per (example, channel), the authors' code (threegan.py:45-47); 'dirichlet':
+  # per example pi ~ Dirichlet(1,...,1), then channels ~ Categorical(pi). k = 2: Eq. 5 either way.
+  config.bernoulli_draw = 'uniform'
   config.lam = 5.0  # Reconstruction weight lambda (Table 1, SVHN, AE+GAN: 5).
   config.beta = 0.0  # Consistency weight (supplement 7.3); 0 in every published run.
   config.recon = 'l1'  # Reference code: 'l1' (mean |x - x_hat|); the paper writes 'l2'.
@@ -87,6 +91,12 @@ def get_config() -> ml_collections.ConfigDict:
   # Supervised AMR (paper section 2.2, Eq. 7; mixres/objectives/amr_supervised.py): a class mixer
   # embed(y) -> Bernoulli p per feature map, and an auxiliary classifier head on D (ACGAN).
   config.supervised = ml_collections.ConfigDict()
+  # 'paper' (Eq. 7: convex y_mix, a fresh partner, the fields below) or 'reference': the authors'
+  # supervised loop (8187d92 swapgan.py:411-460): y_mix crossed over per attribute, the
+  # unsupervised mix's partner, soft mask sigmoid(ReLU(embed)), the mask prior, beta consistency on
+  # the class mix; needs mask='soft' (configs/amr_supervised.py:reference sets it all up).
+  config.supervised.variant = 'paper'
+  config.supervised.mask_prior = 1e-4  # 'reference': weight of (sum_c m - C/2)^2 (swapgan.py:79).
   # How embed gets a gradient through the mask m ~ Bernoulli(p): 'sample' (the paper's sampled
   # mask, straight-through: hard 0/1 forward, dm/dp = 1 backward), 'relaxed' (relaxed Bernoulli /
   # Gumbel-sigmoid at `temperature`) or 'soft' (the reference code: m = p, never sampled).

@@ -7,12 +7,22 @@ the same batch and combines their codes; the decoder then has to make the result
 - `mixup` (Eq. 4 / Eq. 6 of the paper): a convex combination with weights ~ Dirichlet(1,...,1)
   over the k examples, one weight vector per example (for k=2, alpha ~ U(0,1)).
 - `bernoulli` (Eq. 5 / k-Bernoulli): each feature map (channel, broadcast over space) is copied
-  whole from one of the k examples; per example pi ~ Dirichlet(1,...,1), each channel draws its
-  source from Categorical(pi) (for k=2: p ~ U(0,1), m ~ Bernoulli(p) per channel).
+  whole from one of the k examples. k = 2 is Eq. 5: p ~ U(0,1) per example, m ~ Bernoulli(p)
+  per channel. For k > 2 `draw` (config.bernoulli_draw) says how each channel's source is
+  picked:
+  - 'uniform' (default; the authors' code, `models/threegan.py:41-47`, their Table 4 "Bern 3"
+    run `exps/dsprite/gan3fm_lamb1.sh`): every (example, channel) draws its source uniformly
+    from the k examples, independently of the other channels;
+  - 'dirichlet': per example pi ~ Dirichlet(1,...,1) (as k-mixup's weights), then every channel
+    draws its source from Categorical(pi). At k = 2 this is exactly Eq. 5, so both choices
+    give the same masks there.
+  The two differ in spread, not in mean: at k = 3 and C = 10 channels the number of channels
+  taken from one source has variance 20/9 = 2.22 ('uniform', Binomial(10, 1/3)) against
+  65/9 = 7.22 ('dirichlet'), and 1/22 = 4.5% of 'dirichlet' mixes are one example unmixed.
 
 Everything here is a pure function of an explicit PRNG key and is jit-compatible with `k`,
-`name` and `num_steps` static. Every mixer has the signature `mix(key, hs, **params) -> mixed`
-and returns codes of the same shape and dtype as `hs`.
+`draw`, `name` and `num_steps` static. Every mixer has the signature
+`mix(key, hs, **params) -> mixed` and returns codes of the same shape and dtype as `hs`.
 """
 
 from typing import Callable
@@ -23,6 +33,9 @@ import numpy as np
 
 Mixer = Callable[..., jax.Array]
 
+# How a k-way Bernoulli mix (k > 2) picks each channel's source; see the module docstring.
+BERNOULLI_DRAWS = ('uniform', 'dirichlet')
+
 
 def validate_k(k: int) -> None:
   """Raises ValueError unless k is a Python/NumPy integer >= 2."""
@@ -32,20 +45,47 @@ def validate_k(k: int) -> None:
     raise ValueError(f'config.k={k!r} must be an integer >= 2 (number of examples mixed)')
 
 
+def validate_bernoulli_draw(draw: str) -> None:
+  """Raises ValueError unless draw is one of BERNOULLI_DRAWS."""
+  if draw not in BERNOULLI_DRAWS:
+    raise ValueError(f'config.bernoulli_draw={draw!r} is not a k-way Bernoulli draw; choose one '
+                     f'of: {", ".join(BERNOULLI_DRAWS)}')
+
+
 def _check_codes(hs: jax.Array) -> None:
   if hs.ndim < 2:
     raise ValueError(f'codes must have rank >= 2 (batch first), got shape {hs.shape}')
 
 
+def partner_indices(key: jax.Array, batch_size: int, k: int) -> jax.Array:
+  """k-1 independent random permutations of range(batch_size): (k-1, B) int32."""
+  perm_keys = jax.random.split(key, k - 1)
+  return jax.vmap(lambda kk: jax.random.permutation(kk, batch_size))(perm_keys)
+
+
 def partners(key: jax.Array, hs: jax.Array, k: int) -> jax.Array:
   """Stacks hs with k-1 independent random permutations of its batch: (k, B, ...).
 
-  sources[0] is hs itself, so every example is mixed with k-1 partners drawn from the batch.
+  sources[0] is hs itself, so every example is mixed with k-1 partners drawn from the batch;
+  sources[j][b] = hs[partner_indices(key, B, k)[j - 1, b]].
   """
-  batch_size = hs.shape[0]
-  perm_keys = jax.random.split(key, k - 1)
-  perms = jax.vmap(lambda kk: jax.random.permutation(kk, batch_size))(perm_keys)  # (k-1, B)
+  perms = partner_indices(key, hs.shape[0], k)  # (k-1, B)
   return jnp.concatenate([hs[None], hs[perms]], axis=0)
+
+
+def _split_mix_key(key: jax.Array) -> tuple[jax.Array, jax.Array]:
+  """(partner key, weight or mask key): the one split every mixer makes of its key."""
+  perm_key, draw_key = jax.random.split(key)
+  return perm_key, draw_key
+
+
+def mix_partner_indices(key: jax.Array, batch_size: int, k: int) -> jax.Array:
+  """The (k-1, B) partner indices that every mixer in MIXERS pairs the batch with under `key`.
+
+  For objectives that reuse the unsupervised mix's pairing (supervised AMR's reference variant
+  mixes each example with the same partner twice: the authors' `swapgan.py:386-416` at 8187d92).
+  """
+  return partner_indices(_split_mix_key(key)[0], batch_size, k)
 
 
 def _flat_dirichlet(key: jax.Array, k: int, batch_size: int) -> jax.Array:
@@ -67,21 +107,30 @@ def mixup_weights(key: jax.Array, k: int, batch_size: int, ndim: int) -> jax.Arr
   return weights.T.reshape((k, batch_size) + (1,) * (ndim - 1))
 
 
-def bernoulli_masks(key: jax.Array, k: int, hs_shape: tuple[int, ...]) -> jax.Array:
+def bernoulli_masks(key: jax.Array, k: int, hs_shape: tuple[int, ...],
+                    draw: str = 'uniform') -> jax.Array:
   """One-hot source selection per feature map: shape (k, B, 1, ..., 1, C), float32.
 
   The feature map is the last axis; the mask is shared over every middle (spatial) axis so a
   channel is taken whole from one example. For rank-2 codes (B, D) each feature is its own map.
+  `draw` ('uniform' or 'dirichlet', see the module docstring) matters only for k > 2.
   """
+  validate_bernoulli_draw(draw)
   batch_size, num_channels = hs_shape[0], hs_shape[-1]
   pi_key, pick_key = jax.random.split(key)
-  pi = _flat_dirichlet(pi_key, k, batch_size)  # (B, k)
-  # Categorical(pi) by inverse CDF: the source is the number of cumulative probabilities that
-  # u has passed. Comparing only against the first k-1 partial sums keeps the index <= k-1 even
-  # when float rounding leaves the total slightly below 1. For k=2 this is m = [u < p], Eq. 5.
-  u = jax.random.uniform(pick_key, (batch_size, num_channels))  # (B, C)
-  partial_sums = jnp.cumsum(pi, axis=-1)[:, :-1]  # (B, k-1)
-  source = jnp.sum(u[:, :, None] >= partial_sums[:, None, :], axis=-1)  # (B, C)
+  if draw == 'uniform' and k > 2:
+    # The authors' k-way draw (threegan.py:45-47): one fair k-sided die per (example, channel),
+    # the mask (B, k, C, 1, 1) there broadcast over space as here.
+    source = jax.random.randint(pick_key, (batch_size, num_channels), 0, k)  # (B, C)
+  else:
+    # k = 2 always comes here, so Eq. 5 (p ~ U(0,1) per example) is the same under both draws.
+    pi = _flat_dirichlet(pi_key, k, batch_size)  # (B, k)
+    # Categorical(pi) by inverse CDF: the source is the number of cumulative probabilities that
+    # u has passed. Comparing only against the first k-1 partial sums keeps the index <= k-1
+    # even when float rounding leaves the total slightly below 1. For k=2 this is m = [u < p].
+    u = jax.random.uniform(pick_key, (batch_size, num_channels))  # (B, C)
+    partial_sums = jnp.cumsum(pi, axis=-1)[:, :-1]  # (B, k-1)
+    source = jnp.sum(u[:, :, None] >= partial_sums[:, None, :], axis=-1)  # (B, C)
   one_hot = jax.nn.one_hot(source, k, dtype=jnp.float32)  # (B, C, k)
   spatial = (1,) * (len(hs_shape) - 2)
   return jnp.moveaxis(one_hot, -1, 0).reshape((k, batch_size) + spatial + (num_channels,))
@@ -98,19 +147,25 @@ def mixup(key: jax.Array, hs: jax.Array, *, k: int = 2) -> jax.Array:
   """Convex combination of each code with k-1 batch partners, weights ~ Dirichlet(1,...,1)."""
   validate_k(k)
   _check_codes(hs)
-  perm_key, weight_key = jax.random.split(key)
+  perm_key, weight_key = _split_mix_key(key)
   sources = partners(perm_key, hs, k)
   weights = mixup_weights(weight_key, k, hs.shape[0], hs.ndim)
   return combine(sources, weights)
 
 
-def bernoulli(key: jax.Array, hs: jax.Array, *, k: int = 2) -> jax.Array:
-  """Each feature map copied whole from one of k batch examples (k-Bernoulli mixing)."""
+def bernoulli(key: jax.Array, hs: jax.Array, *, k: int = 2, draw: str = 'uniform'
+              ) -> jax.Array:
+  """Each feature map copied whole from one of k batch examples (k-Bernoulli mixing).
+
+  Args:
+    draw: how each channel's source is picked for k > 2 (config.bernoulli_draw): 'uniform'
+      (the authors' code) or 'dirichlet'; k = 2 is Eq. 5 either way.
+  """
   validate_k(k)
   _check_codes(hs)
-  perm_key, mask_key = jax.random.split(key)
+  perm_key, mask_key = _split_mix_key(key)
   sources = partners(perm_key, hs, k)
-  masks = bernoulli_masks(mask_key, k, hs.shape)
+  masks = bernoulli_masks(mask_key, k, hs.shape, draw)
   # One-hot weights make the sum exact: 1*x + 0*y == x, so every channel is a source channel.
   return combine(sources, masks)
 
@@ -128,6 +183,19 @@ def get_mixer(name: str) -> Mixer:
   if name not in MIXERS:
     raise _unknown_mixer(name)
   return MIXERS[name]
+
+
+def mixer_params(config) -> dict:
+  """The keyword arguments config's mixer takes: k, and for 'bernoulli' the k-way draw.
+
+  Validates them (one-line ValueErrors naming the field), so objectives call it at build time.
+  """
+  validate_k(config.k)
+  validate_bernoulli_draw(config.bernoulli_draw)
+  params = {'k': int(config.k)}
+  if config.mixer == 'bernoulli':
+    params['draw'] = str(config.bernoulli_draw)
+  return params
 
 
 def interpolation_path(name: str, h1: jax.Array, h2: jax.Array, num_steps: int,

@@ -28,9 +28,9 @@ from mixres.objectives import losses
 IMAGE_SHAPE = (32, 32, 1)
 
 
-def tiny_local_config(cache_dir: str):
+def tiny_local_config(cache_dir: str, arg: str = 'local'):
   """The ',local' config with tiny networks, 4 steps (both step variants), a short evaluation."""
-  config = amr_supervised.get_config('local')
+  config = amr_supervised.get_config(arg)
   config.model.depth = 4
   config.model.latent_width = 8
   config.batch_size = 8
@@ -184,8 +184,9 @@ def by_hand(setup):
     x, y = batch['image'], batch['attributes']
 
     def gen_loss(params):
-      codes, y_mix, _, unsupervised, (x_hat, x_unsup, x_mix) = obj.generate_supervised(
-          params, x, y, key)
+      gen = obj.generate_supervised(params, x, y, key)
+      codes, y_mix, unsupervised, (x_hat, x_unsup, x_mix) = (gen.codes, gen.y_mix,
+                                                             gen.unsupervised, gen.fakes)
       # Eq. 3's unsupervised mix is config.mixer's, on a key of its own.
       unsup_error = jnp.max(jnp.abs(unsupervised - obj.mix(jax.random.split(key)[0], codes,
                                                            k=2)))
@@ -276,7 +277,8 @@ def test_configs_default_to_celeba_and_local_to_derived_digits():
   local = amr_supervised.get_config('local')
   assert (local.data.name, tuple(local.data.derived_attributes), local.data.image_size) == (
       'digits', ('odd', 'large', 'loop'), 32)
-  with pytest.raises(ValueError, match='takes only "local"'):
+  assert default.supervised.variant == 'paper'
+  with pytest.raises(ValueError, match='takes "local", "reference" or "reference,local"'):
     amr_supervised.get_config('big')
 
 
@@ -303,6 +305,16 @@ def _supervised_config(**overrides):
     ({'data.name': 'cifar10'}, r'derived_attributes needs digit labels.*digits, mnist'),
     ({'data.derived_attributes': ()}, r"classifier='sigmoid' needs binary attributes"),
     ({'model.arch': 'betavae'}, r"config.model.arch='betavae' has no auxiliary-classifier"),
+    ({'supervised.variant': 'authors'},
+     r"config.supervised.variant='authors' is not a variant; choose one of: paper, reference$"),
+    ({'supervised.mask_prior': -1.0}, r'config.supervised.mask_prior=-1.0 must be >= 0'),
+    ({'supervised.variant': 'reference'},
+     r"config.supervised.mask='sample': variant 'reference' .* choose: soft$"),
+    ({'supervised.variant': 'reference', 'supervised.mask': 'soft',
+      'supervised.classifier': 'softmax'},
+     r"config.supervised.classifier='softmax': variant 'reference' .* choose: sigmoid$"),
+    ({'supervised.variant': 'reference', 'supervised.mask': 'soft', 'k': 3},
+     r"config.k=3: variant 'reference' .* choose: 2$"),
 ])
 def test_bad_values_name_the_field(overrides, message):
   with pytest.raises(ValueError, match=message):
@@ -387,3 +399,117 @@ def test_celeba_config_builds_and_traces_under_mock_tfds(tmp_path):
     assert jax.tree.structure(new_state) == jax.tree.structure(state)
     assert 'disc/cls' in metrics and ('gen/cls' in metrics) == flag
   assert not (tmp_path / 'never-written').exists()
+
+
+# The authors' variant (AUDIT.md A13; 8187d92 swapgan.py) ------------------------------------------
+
+def test_mask_count_prior_hand_computed():
+  """mean_b (sum_c m_bc - C/2)^2 (swapgan.py:422): C = 4, sums 4 and 3 -> (2^2 + 1^2) / 2."""
+  m = jnp.array([[1.0, 1.0, 1.0, 1.0], [0.5, 0.5, 1.0, 1.0]])
+  np.testing.assert_allclose(class_mixer.mask_count_prior(m), 2.5, rtol=1e-6)
+  assert float(class_mixer.mask_count_prior(jnp.full((3, 6), 0.5))) == 0.0  # C/2 exactly.
+
+
+def test_reference_y_mix_takes_each_attribute_from_one_parent():
+  """Per (example, attribute) a fair coin picks y1's or y2's bit (swapgan.py:412-415).
+
+  With y1 = 1, y2 = 0 the bits are the coins: mean 1/2, and the number of the A = 3 attributes
+  an example takes from y1 is Binomial(3, 1/2), variance 3/4. (The paper's alpha y1 +
+  (1 - alpha) y2 gives fractions; one coin per example would give variance A^2/4 = 9/4.)
+  """
+  n = 20_000
+  ones, zeros = jnp.ones((n, 3)), jnp.zeros((n, 3))
+  y_mix = np.asarray(class_mixer.crossover_labels(jax.random.PRNGKey(0), ones, zeros))
+  assert set(np.unique(y_mix)) <= {0.0, 1.0}
+  np.testing.assert_allclose(y_mix.mean(axis=0), 0.5, atol=0.015)
+  np.testing.assert_allclose(y_mix.sum(axis=1).var(), 0.75, rtol=0.05)
+  rng = np.random.default_rng(0)
+  y1, y2 = (jnp.asarray(rng.integers(0, 2, (n, 3)), jnp.float32) for _ in range(2))
+  y_mix = np.asarray(class_mixer.crossover_labels(jax.random.PRNGKey(1), y1, y2))
+  assert np.all((y_mix == np.asarray(y1)) | (y_mix == np.asarray(y2)))
+
+
+def test_reference_embed_ends_in_a_relu_so_p_is_at_least_half():
+  """sigmoid(ReLU(embed(y))) (discriminators.py:364-374): p >= 1/2, and = 1/2 where clipped."""
+  y = 10.0 * jax.random.normal(jax.random.PRNGKey(1), (256, 3))
+  for final_relu in (False, True):
+    net = class_mixer.ClassMixer(num_channels=16, hidden=(16, 16), final_relu=final_relu)
+    params = net.init(jax.random.PRNGKey(0), y)
+    p = np.asarray(class_mixer.probabilities(net.apply(params, y)))
+    if final_relu:
+      assert p.min() == 0.5 and (p > 0.5).any()
+    else:
+      assert p.min() < 0.5  # The paper's embed spans [0, 1].
+
+
+@pytest.fixture(scope='module')
+def reference(tmp_path_factory):
+  """(config, experiment, state, batch) of the 'reference,local' config with tiny networks."""
+  config = tiny_local_config(str(tmp_path_factory.mktemp('judge')), 'reference,local')
+  experiment = train.Experiment(config, str(tmp_path_factory.mktemp('reference')))
+  state = experiment.init_state()
+  batch = pipeline.train_batches(experiment.train_source, config.batch_size, 0)[0]
+  return config, experiment, state, batch
+
+
+def test_reference_config_is_the_authors_figure_5_run():
+  config = amr_supervised.get_config('reference')
+  assert (config.supervised.variant, config.supervised.mask) == ('reference', 'soft')
+  assert (config.lam, config.beta, config.supervised.mask_prior) == (50.0, 1.0, 1e-4)
+  assert (config.supervised.cls_weight, config.k, config.mixer) == (1.0, 2, 'bernoulli')
+  assert tuple(config.supervised.embed_hidden) == (16, 16)  # C, C with C = model.latent.
+  assert config.data.name == 'celeb_a'
+  local = amr_supervised.get_config('reference,local')
+  assert (local.supervised.variant, local.data.name, local.lam) == ('reference', 'digits', 50.0)
+  assert amr_supervised.get_config('local,reference').to_dict() == local.to_dict()
+
+
+def test_reference_partner_is_the_unsupervised_mix_permutation(reference):
+  """Both mixes pair example i with the same j (swapgan.py:386, 392, 416): code = index."""
+  _, experiment, state, _ = reference
+  obj = experiment.objective
+  n, channels = 8, 16
+  codes = jnp.broadcast_to(jnp.arange(n, dtype=jnp.float32)[:, None, None, None],
+                           (n, 8, 8, channels))
+  y = jnp.asarray(np.random.default_rng(0).integers(0, 2, (n, 3)), jnp.float32)
+  identified = 0
+  for seed in range(4):
+    unsupervised, mixed, y_mix, p = jax.jit(obj.mixes)(state.params, codes, y,
+                                                       jax.random.PRNGKey(seed))
+    values = np.asarray(unsupervised[:, 0, 0, :])  # Bernoulli: each channel i or its partner.
+    mixed, p, y_mix = np.asarray(mixed[:, 0, 0, :]), np.asarray(p), np.asarray(y_mix)
+    assert np.all(p >= 0.5)  # The ReLU'd embed.
+    for i in range(n):
+      others = set(values[i][values[i] != i].astype(int))
+      if not others:  # Every channel kept its own code (or i is its own partner): no witness.
+        continue
+      (j,) = others
+      identified += 1
+      np.testing.assert_allclose(mixed[i], p[i] * i + (1 - p[i]) * j, rtol=1e-5, atol=1e-5)
+      assert np.all((y_mix[i] == y[i]) | (y_mix[i] == y[j]))
+  assert identified >= 16
+
+
+def test_reference_generator_loss_adds_prior_and_class_mix_consistency(reference):
+  config, experiment, state, batch = reference
+  _, metrics = experiment.train_step(0)(fresh(state), batch)
+  for name in ('gen/loss', 'gen/mask_prior', 'gen/consistency', 'gen/consistency_sup',
+               'disc/loss', 'disc/cls'):
+    assert math.isfinite(metrics[name]), name
+  assert metrics['gen/mask_mean'] >= 0.5
+  expected = (config.lam * metrics['gen/recon'] + metrics['gen/adversarial'] + metrics['gen/cls']
+              + config.beta * (metrics['gen/consistency'] + metrics['gen/consistency_sup'])
+              + 1e-4 * metrics['gen/mask_prior'])
+  np.testing.assert_allclose(metrics['gen/loss'], expected, rtol=1e-5)
+  np.testing.assert_allclose(metrics['disc/loss'], metrics['disc/gan'] + metrics['disc/cls'],
+                             rtol=1e-5)
+
+
+def test_reference_variant_trains_with_finite_losses(reference, tmp_path):
+  config = reference[0]
+  summary = train.train_and_evaluate(config, str(tmp_path))
+  for name in ('gen/loss', 'gen/cls', 'gen/mask_prior', 'gen/consistency_sup', 'disc/loss',
+               'disc/cls'):
+    assert math.isfinite(summary[name]), name
+  assert 0.0 <= summary['best/probe/val_accuracy'] <= 1.0
+  assert 0.0 <= summary['best/attribute_consistency/accuracy'] <= 1.0  # Its class mixes too.

@@ -59,6 +59,13 @@ def test_every_row_sets_the_papers_method_and_lambda(module):
     load(module, prefix + 'mixup5')
 
 
+def test_bern3_draws_channel_sources_as_the_authors():
+  """AUDIT A3: Table 4's Bern-3 row and the default use the authors' uniform k-way draw."""
+  assert load('amr_dsprites', 'bern3').bernoulli_draw == 'uniform'
+  assert load('amr_dsprites', 'bern3,local').bernoulli_draw == 'uniform'
+  assert importlib.import_module('configs.base').get_config().bernoulli_draw == 'uniform'
+
+
 # module -> (dataset, d_h, valid_fraction, epochs or None, steps or None): REFERENCE.md section
 # 1 and the table captions; Tables 3 and 4 give no length: the authors' scripts' (AUDIT.md A12).
 FAITHFUL = {

@@ -159,6 +159,96 @@ def test_bernoulli_p_is_per_example_not_per_batch():
   assert keep.std() > 0.25  # U(0,1) has std 0.289; per-batch p would give ~0.03
 
 
+def _source_counts(draw=None, k=3, channels=10, seed=0):
+  """(k, N): per example, how many of its channels each source supplies (None: the default)."""
+  key, shape = jax.random.PRNGKey(seed), (MANY, channels)
+  masks = (mixers.bernoulli_masks(key, k, shape) if draw is None
+           else mixers.bernoulli_masks(key, k, shape, draw))
+  return np.asarray(masks).sum(axis=2)
+
+
+def test_k_way_bernoulli_uniform_draw_is_the_authors():
+  """AUDIT A3, threegan.py:45-47: every channel's source is a fair die, independent per channel.
+
+  Count of channels from one source, k = 3, C = 10: Binomial(10, 1/3), mean 10/3 and variance
+  C p (1 - p) = 10 * 1/3 * 2/3 = 20/9 = 2.222. The sample variance of N = 20,000 examples has
+  std sqrt((mu4 - sigma^4) / N) ~ sqrt(9.1 / N) = 0.021; rtol 0.05 is ~5 of them.
+  """
+  counts = _source_counts()  # The default draw is the authors'.
+  np.testing.assert_allclose(counts.mean(axis=1), 10 / 3, atol=0.05)
+  np.testing.assert_allclose(counts.var(axis=1), 20 / 9, rtol=0.05)
+  np.testing.assert_array_equal(counts, _source_counts('uniform'))
+  # All ten channels from one example: 3 (1/3)^10 = 5e-5, i.e. ~1 in 20,000 mixes.
+  assert (counts == 10).any(axis=0).mean() < 5e-4
+  # Independent channels: two channels of one example share a source with probability 1/3
+  # (the Dirichlet draw: E[sum_j pi_j^2] = 3 E[pi^2] = 3 * 1/6 = 1/2).
+  masks = np.asarray(mixers.bernoulli_masks(jax.random.PRNGKey(1), 3, (MANY, 2), 'uniform'))
+  same = (masks[:, :, 0] == masks[:, :, 1]).all(axis=0)
+  assert abs(same.mean() - 1 / 3) < 0.015
+
+
+def test_k_way_bernoulli_dirichlet_draw_kept_as_an_option():
+  """The draw mixres had before A3: per example pi ~ Dirichlet(1,1,1), channels ~ Cat(pi).
+
+  Each pi_j ~ Beta(1, 2): E = 1/3, Var = 1*2 / (3^2 * 4) = 1/18, E[pi^2] = 1/6, so with
+  N_j | pi ~ Binomial(C, pi_j) the law of total variance gives
+  Var N_j = C E[pi_j (1 - pi_j)] + C^2 Var pi_j = 10 * 1/6 + 100 * 1/18 = 65/9 = 7.222
+  (AUDIT.md's "7.25" rounded). P(one example supplies all C = 10 channels)
+  = 3 E[pi^10] = 3 B(11, 2) / B(1, 2) = 3 * 2/132 = 1/22 = 4.5%. The sample variance's std
+  is ~0.05 here (heavier tails than the binomial); rtol 0.05 is ~7 of them.
+  """
+  counts = _source_counts('dirichlet')
+  np.testing.assert_allclose(counts.mean(axis=1), 10 / 3, atol=0.1)
+  np.testing.assert_allclose(counts.var(axis=1), 65 / 9, rtol=0.05)
+  unmixed = (counts == 10).any(axis=0).mean()  # std sqrt(p (1 - p) / N) = 0.0015
+  assert abs(unmixed - 1 / 22) < 0.008
+
+
+@pytest.mark.parametrize('channels', [10, 64])
+def test_k_equals_2_is_eq_5_under_either_draw(channels):
+  """k = 2 keeps p ~ U(0,1) per example: bit-identical masks whatever config.bernoulli_draw."""
+  key = jax.random.PRNGKey(channels)
+  uniform = mixers.bernoulli_masks(key, 2, (512, 4, 4, channels), 'uniform')
+  dirichlet = mixers.bernoulli_masks(key, 2, (512, 4, 4, channels), 'dirichlet')
+  np.testing.assert_array_equal(uniform, dirichlet)
+  np.testing.assert_array_equal(mixers.bernoulli_masks(key, 2, (512, 4, 4, channels)), uniform)
+
+
+def test_bernoulli_mixer_default_and_draw_argument():
+  """mixers.bernoulli's default is the authors' draw, and `draw` reaches the masks it uses."""
+  hs = _codes(SHAPES[4])
+  key = jax.random.PRNGKey(2)
+  _, mask_key = jax.random.split(key)
+  sources = mixers.partners(jax.random.split(key)[0], hs, 3)
+  for draw in mixers.BERNOULLI_DRAWS:
+    expected = mixers.combine(sources, mixers.bernoulli_masks(mask_key, 3, hs.shape, draw))
+    np.testing.assert_array_equal(mixers.bernoulli(key, hs, k=3, draw=draw), expected)
+  np.testing.assert_array_equal(mixers.bernoulli(key, hs, k=3),
+                                mixers.bernoulli(key, hs, k=3, draw='uniform'))
+  jitted = jax.jit(mixers.bernoulli, static_argnames=('k', 'draw'))
+  np.testing.assert_array_equal(jitted(key, hs, k=3, draw='dirichlet'),
+                                mixers.bernoulli(key, hs, k=3, draw='dirichlet'))
+
+
+def test_mix_partner_indices_are_the_mixers_partners():
+  """Objectives that reuse a mix's pairing read it from mix_partner_indices (same key)."""
+  hs = jnp.arange(8, dtype=jnp.float32)[:, None] * jnp.ones((8, 16))  # row b holds b
+  key = jax.random.PRNGKey(4)
+  for k in (2, 3):
+    indices = np.asarray(mixers.mix_partner_indices(key, 8, k))  # (k-1, B)
+    assert indices.shape == (k - 1, 8)
+    for mix in mixers.MIXERS.values():
+      mixed = np.asarray(mix(key, hs, k=k))
+      own, others = np.arange(8)[:, None], indices.T[:, :, None]  # (B, 1), (B, k-1, 1)
+      if mix is mixers.bernoulli:  # every channel is its own example's or a partner's
+        assert np.all((mixed == own) | (mixed[:, None] == others).any(axis=1))
+      else:
+        weight_key = jax.random.split(key)[1]
+        weights = np.asarray(mixers.mixup_weights(weight_key, k, 8, 2))[:, :, 0]  # (k, B)
+        expected = weights[0] * np.arange(8) + (weights[1:] * indices).sum(axis=0)
+        np.testing.assert_allclose(mixed[:, 0], expected, rtol=1e-5)
+
+
 @pytest.mark.parametrize('rank,k', list(itertools.product([2, 4], [2, 3, 8])))
 def test_bernoulli_channels_come_whole_from_one_source(rank, k):
   shape = SHAPES[rank]
@@ -257,6 +347,15 @@ def test_validate_k_message_and_mixers_use_it():
   for mix in mixers.MIXERS.values():
     with pytest.raises(ValueError, match='config.k=1'):
       mix(jax.random.PRNGKey(0), jnp.zeros((4, 3)), k=1)
+
+
+def test_bad_bernoulli_draw_is_a_one_line_error():
+  expected = (r"^config.bernoulli_draw='gamma' is not a k-way Bernoulli draw; choose one of: "
+              r'uniform, dirichlet$')
+  with pytest.raises(ValueError, match=expected):
+    mixers.bernoulli_masks(jax.random.PRNGKey(0), 3, (4, 5), 'gamma')
+  with pytest.raises(ValueError, match=expected):
+    mixers.bernoulli(jax.random.PRNGKey(0), jnp.zeros((4, 5)), k=3, draw='gamma')
 
 
 def test_rank_one_codes_rejected():

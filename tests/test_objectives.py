@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from configs import base
+from mixres import mixers
 from mixres import objectives
 from mixres.objectives import losses
 
@@ -91,6 +92,19 @@ def test_consistency_term():
   expected = config.lam * metrics['gen/recon'] + metrics['gen/adversarial'] + (
       2.0 * metrics['gen/consistency'])
   np.testing.assert_allclose(metrics['gen/loss'], expected, rtol=1e-5)
+
+
+@pytest.mark.parametrize('draw', ['uniform', 'dirichlet'])
+def test_k_way_bernoulli_mixes_follow_config_bernoulli_draw(draw):
+  """AUDIT A3: the AMR objective's Bern-3 mixes use the configured k-way draw."""
+  config = small_config('amr', mixer='bernoulli', k=3, bernoulli_draw=draw)
+  obj = objectives.get_objective(config, IMAGE_SHAPE)
+  codes = jax.random.normal(jax.random.PRNGKey(1), (16, 8, 8, 10))
+  key = jax.random.PRNGKey(2)
+  (mixed,) = obj.extra_codes(codes, key)
+  np.testing.assert_array_equal(mixed, mixers.bernoulli(key, codes, k=3, draw=draw))
+  other = 'dirichlet' if draw == 'uniform' else 'uniform'
+  assert not np.array_equal(mixed, mixers.bernoulli(key, codes, k=3, draw=other))
 
 
 @pytest.mark.parametrize('objective', ['ae_gan', 'amr'])
@@ -187,6 +201,8 @@ def test_optimizer_is_adam_with_coupled_l2():
      r'ae, ae_gan, amr, amr_supervised, augint, augint_adv, dim, gaia, vae$'),
     ('mixer', 'cutmix', r"config.mixer='cutmix' is not a mixer; choose one of: bernoulli, mixup"),
     ('k', 1, r'config.k=1 must be an integer >= 2'),
+    ('bernoulli_draw', 'gamma', r"config.bernoulli_draw='gamma' is not a k-way Bernoulli draw; "
+     r'choose one of: uniform, dirichlet$'),
     ('lam', -1.0, r'config.lam=-1.0 must be >= 0'),
     ('beta', -0.5, r'config.beta=-0.5 must be >= 0'),
     ('recon', 'huber', r"config.recon='huber' is not a reconstruction loss; choose one of: l1, l2"),

@@ -15,6 +15,13 @@ through it; `mask` offers three ways (config.supervised.mask):
   the exact gradient of that relaxation. Low temperatures approach hard samples (and larger
   gradient variance).
 - 'soft': the reference code's m = p, never sampled: a deterministic per-channel blend.
+
+The authors' supervised loop (config.supervised.variant='reference'; 8187d92 `swapgan.py`,
+`architectures/discriminators.py`) adds three pieces kept here: an embed whose last layer is
+followed by a ReLU (`final_relu`; discriminators.py:364-371, where their own comment calls it a
+bug), so p = sigmoid(ReLU(.)) >= 1/2; labels crossed over attribute by attribute
+(`crossover_labels`) rather than convexly mixed; and a prior pulling the mask's channel count
+towards C/2 (`mask_count_prior`).
 """
 
 from typing import Sequence
@@ -34,13 +41,17 @@ class ClassMixer(nn.Module):
   """
   num_channels: int
   hidden: Sequence[int] = (64, 64)
+  # The reference embed's trailing ReLU (discriminators.py:370): logits >= 0, so p >= 1/2 and
+  # every feature map leans towards h1.
+  final_relu: bool = False
 
   @nn.compact
   def __call__(self, y: jax.Array) -> jax.Array:
     x = y.astype(jnp.float32)
     for width in self.hidden:
       x = nn.relu(nn.Dense(width)(x))
-    return nn.Dense(self.num_channels)(x)
+    logits = nn.Dense(self.num_channels)(x)
+    return nn.relu(logits) if self.final_relu else logits
 
 
 def probabilities(logits: jax.Array) -> jax.Array:
@@ -75,3 +86,21 @@ def mix_labels(alpha: jax.Array, y1: jax.Array, y2: jax.Array) -> jax.Array:
   """y_mix = alpha y1 + (1 - alpha) y2, one alpha (B,) per example."""
   alpha = alpha.reshape((-1,) + (1,) * (y1.ndim - 1))
   return alpha * y1 + (1 - alpha) * y2
+
+
+def crossover_labels(key: jax.Array, y1: jax.Array, y2: jax.Array) -> jax.Array:
+  """y_mix (B, A): each attribute of each example copied from y1 or y2 by a fair coin.
+
+  The reference's y_mix (swapgan.py:412-415 at 8187d92) draws c ~ Bernoulli(u), u ~ U(0, 1),
+  per (example, attribute); marginally that is exactly Bernoulli(1/2), independent entries.
+  """
+  take_first = jax.random.bernoulli(key, 0.5, y1.shape)
+  return jnp.where(take_first, y1, y2).astype(jnp.result_type(y1, y2))
+
+
+def mask_count_prior(m: jax.Array) -> jax.Array:
+  """mean over the batch of (sum_c m - C/2)^2 for a mask m (B, C): half the maps from each code.
+
+  The reference's h_mask_prior (swapgan.py:422 at 8187d92), weighted there by 1e-4 (line 79).
+  """
+  return jnp.mean((jnp.sum(m, axis=-1) - m.shape[-1] / 2) ** 2)

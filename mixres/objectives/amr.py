@@ -15,13 +15,13 @@ class AMR(ae_gan.AEGAN):
 
   def __init__(self, config, image_shape):
     self.mix = mixers.get_mixer(config.mixer)
-    mixers.validate_k(config.k)
+    self.mix_params = mixers.mixer_params(config)  # k; for 'bernoulli' also the k-way draw.
     if config.beta < 0:
       raise ValueError(f'config.beta={config.beta} must be >= 0 (the consistency weight)')
     super().__init__(config, image_shape)
 
   def extra_codes(self, codes, key):
-    return [self.mix(key, codes, k=int(self.config.k))]
+    return [self.mix(key, codes, **self.mix_params)]
 
   def extra_generator_loss(self, params, extra_codes, extra_images):
     if not self.config.beta:
