@@ -47,9 +47,13 @@ def get_config() -> ml_collections.ConfigDict:
 
   # ACAI-style 32x32 networks; d_h = latent * latent_width**2 = 2 * 4 * 4 = 32.
   config.model = ml_collections.ConfigDict()
-  # 'acai' (32x32 family above), 'betavae' (64x64, flat code) or 'mlp' (any input, flat code).
+  # 'acai' (32x32 family above), 'betavae' (64x64, flat code), 'dsprites_amr' (64x64, the AMR
+  # authors' dSprites nets, tanh output: mixres/models/dsprites_amr.py) or 'mlp' (any input).
   config.model.arch = 'acai'
-  config.model.code_size = 10  # 'betavae', 'mlp': length of the flat code (dSprites: z = 10).
+  # 'betavae', 'dsprites_amr', 'mlp': length of the flat code (dSprites: z = 10).
+  config.model.code_size = 10
+  # 'dsprites_amr' only: D's conv channels (the authors' ndf: 32; their AE+GAN run: 64).
+  config.model.disc_channels = 32
   config.model.mlp_layers = 6  # 'mlp' only: ReLU layers in encoder and in decoder (GAIA 2-D: 6).
   config.model.mlp_width = 256  # 'mlp' only: units per layer (GAIA 2-D: 256).
   config.model.latent_width = 4
@@ -63,7 +67,9 @@ def get_config() -> ml_collections.ConfigDict:
   config.k = 2  # How many examples each mix combines.
   config.lam = 5.0  # Reconstruction weight lambda (Table 1, SVHN, AE+GAN: 5).
   config.beta = 0.0  # Consistency weight (supplement 7.3); 0 in every published run.
-  config.recon = 'l1'  # Reference code: 'l1' (mean |x - x_hat|); the paper writes 'l2'.
+  # Reference code: 'l1' (mean |x - x_hat|); the paper writes 'l2'. 'bce_sum': the authors'
+  # dSprites runs, BCE on (x+1)/2 summed over pixels / batch (needs a tanh decoder).
+  config.recon = 'l1'
   config.gen_every = 5  # Reference code: D every step, G every 5th step.
 
   # Per-method settings: each objective reads only its own section (mixres/objectives/).

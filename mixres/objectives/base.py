@@ -45,7 +45,11 @@ class Objective:
   def __init__(self, config: ml_collections.ConfigDict, image_shape: tuple[int, int, int]):
     self.config = config
     self.image_shape = tuple(image_shape)  # (H, W, C)
-    losses.reconstruction(jnp.zeros(()), jnp.zeros(()), config.recon)  # Validates the name.
+    losses.check_reconstruction(config.recon)
+    if config.recon == 'bce_sum' and not models.tanh_output(config):
+      raise ValueError("config.recon='bce_sum' reads the decoder's images as probabilities: it "
+                       "needs a tanh decoder, config.model.arch='dsprites_amr', not "
+                       f'config.model.arch={config.model.arch!r}')
     self.networks = self.build_networks()
     self.optimizers = {group: adam_l2(config.optim) for group in self.groups}
     self.num_classes = config.data.num_classes
