@@ -189,6 +189,12 @@ def get_config() -> ml_collections.ConfigDict:
   config.eval.num_samples = 2048  # Images generated and scored per evaluation (AugIntAE report).
   config.eval.few_shot_dataset = 'lines'  # Unseen domain of the seeds (report: EMNIST; offline).
   config.eval.few_shot_seeds = 5  # Seed images of that domain.
+  # FactorVAE protocols scored: 'kim_mnih' (ours: held-out votes, every factor; logged as
+  # disentanglement/factor_vae) and/or 'amr_authors' (their tools.py dsprite_disentanglement_fv:
+  # training votes, last factor never counted, at most 0.8; .../factor_vae_amr_authors).
+  config.eval.disentanglement.protocols = ('kim_mnih',)
+  config.eval.disentanglement.amr_authors_votes = 800  # Their n_votes: 160 for each factor.
+  config.eval.disentanglement.amr_authors_batch = 800  # Their L: examples per vote.
   config.eval.frechet_steps = 500  # Training steps of the feature classifier, cached per dataset.
   config.eval.frechet_cache_dir = ''  # Its cache; '': $XDG_CACHE_HOME (~/.cache)/mixres/frechet.
 
