@@ -136,10 +136,15 @@ def get_config() -> ml_collections.ConfigDict:
   # VAE / beta-VAE (Kingma & Welling 2014; Higgins et al. 2017): -ELBO with a beta on the KL.
   config.vae = ml_collections.ConfigDict()
   config.vae.beta = 1.0  # KL weight; Table 4 of the AMR paper: beta-VAE(100) on dSprites.
-  config.vae.likelihood = 'bernoulli'  # Logits vs (x+1)/2 (ACAI code, Higgins); or 'gaussian'.
+  # 'bernoulli': decoder logits vs (x+1)/2 (ACAI code, Higgins); 'gaussian'; 'bernoulli_mean':
+  # a tanh decoder's image is the Bernoulli mean, torch BCE vs (x+1)/2 (the AMR authors' VAE).
+  config.vae.likelihood = 'bernoulli'
   config.vae.gaussian_std = 1.0  # 'gaussian' only: fixed std of p(x|z) in [-1, 1] pixel units.
   # KL over the code: 'sum' over dims (Higgins et al., ACAI code); 'mean' (AMR code's beta-VAE).
   config.vae.kl_reduction = 'sum'
+  # The encoder's second half: 'log_var' (log sigma^2, the usual head) or 'std' (sigma itself,
+  # unconstrained, as the AMR authors' models/vae.py:51-52 pass it to Normal as the scale).
+  config.vae.posterior = 'log_var'
 
   # Adam(1e-4, b1=0.5, b2=0.99) with coupled L2 weight decay 1e-5 (PyTorch Adam semantics),
   # the same for generator, discriminator and probe.
@@ -184,17 +189,17 @@ def get_config() -> ml_collections.ConfigDict:
   config.eval.disentanglement.factor_vae_batch = 100  # Examples per FactorVAE vote (Kim & Mnih).
   config.eval.disentanglement.beta_vae_batch = 64  # Pairs per beta-VAE vote (Higgins et al.).
   config.eval.disentanglement.scale_examples = 10_000  # Examples for each code dimension's std.
-  # Gaussian sampling and few-shot generation (evaluators 'gaussian_samples', 'few_shot'),
-  # scored by the Frechet distance on our own classifier's features (mixres/evaluation/frechet.py).
-  config.eval.num_samples = 2048  # Images generated and scored per evaluation (AugIntAE report).
-  config.eval.few_shot_dataset = 'lines'  # Unseen domain of the seeds (report: EMNIST; offline).
-  config.eval.few_shot_seeds = 5  # Seed images of that domain.
   # FactorVAE protocols scored: 'kim_mnih' (ours: held-out votes, every factor; logged as
   # disentanglement/factor_vae) and/or 'amr_authors' (their tools.py dsprite_disentanglement_fv:
   # training votes, last factor never counted, at most 0.8; .../factor_vae_amr_authors).
   config.eval.disentanglement.protocols = ('kim_mnih',)
   config.eval.disentanglement.amr_authors_votes = 800  # Their n_votes: 160 for each factor.
   config.eval.disentanglement.amr_authors_batch = 800  # Their L: examples per vote.
+  # Gaussian sampling and few-shot generation (evaluators 'gaussian_samples', 'few_shot'),
+  # scored by the Frechet distance on our own classifier's features (mixres/evaluation/frechet.py).
+  config.eval.num_samples = 2048  # Images generated and scored per evaluation (AugIntAE report).
+  config.eval.few_shot_dataset = 'lines'  # Unseen domain of the seeds (report: EMNIST; offline).
+  config.eval.few_shot_seeds = 5  # Seed images of that domain.
   config.eval.frechet_steps = 500  # Training steps of the feature classifier, cached per dataset.
   config.eval.frechet_cache_dir = ''  # Its cache; '': $XDG_CACHE_HOME (~/.cache)/mixres/frechet.
 
