@@ -56,9 +56,13 @@ def get_config() -> ml_collections.ConfigDict:
 
   # ACAI-style 32x32 networks; d_h = latent * latent_width**2 = 2 * 4 * 4 = 32.
   config.model = ml_collections.ConfigDict()
-  # 'acai' (32x32 family above), 'betavae' (64x64, flat code) or 'mlp' (any input, flat code).
+  # 'acai' (32x32 family above), 'betavae' (64x64, flat code), 'dsprites_amr' (64x64, the AMR
+  # authors' dSprites nets, tanh output: mixres/models/dsprites_amr.py) or 'mlp' (any input).
   config.model.arch = 'acai'
-  config.model.code_size = 10  # 'betavae', 'mlp': length of the flat code (dSprites: z = 10).
+  # 'betavae', 'dsprites_amr', 'mlp': length of the flat code (dSprites: z = 10).
+  config.model.code_size = 10
+  # 'dsprites_amr' only: D's conv channels (the authors' ndf: 32; their AE+GAN run: 64).
+  config.model.disc_channels = 32
   config.model.mlp_layers = 6  # 'mlp' only: ReLU layers in encoder and in decoder (GAIA 2-D: 6).
   config.model.mlp_width = 256  # 'mlp' only: units per layer (GAIA 2-D: 256).
   config.model.latent_width = 4
@@ -82,9 +86,14 @@ def get_config() -> ml_collections.ConfigDict:
   # fair k-sided die per (example, channel), the authors' code (threegan.py:45-47); 'dirichlet':
   # per example pi ~ Dirichlet(1,...,1), then channels ~ Categorical(pi). k = 2: Eq. 5 either way.
   config.bernoulli_draw = 'uniform'
+  # 'bernoulli' with k = 2: 'per_example' (p ~ U(0,1) per example, then m ~ Bernoulli(p) per
+  # channel) or 'per_batch' (one p for the whole batch: the authors' 'fm2', their Bern-2 runs).
+  config.bernoulli_p = 'per_example'
   config.lam = 5.0  # Reconstruction weight lambda (Table 1, SVHN, AE+GAN: 5).
   config.beta = 0.0  # Consistency weight (supplement 7.3); 0 in every published run.
-  config.recon = 'l1'  # Reference code: 'l1' (mean |x - x_hat|); the paper writes 'l2'.
+  # Reference code: 'l1' (mean |x - x_hat|); the paper writes 'l2'. 'bce_sum': the authors'
+  # dSprites runs, BCE on (x+1)/2 summed over pixels / batch (needs a tanh decoder).
+  config.recon = 'l1'
   config.gen_every = 5  # Reference code: D every step, G every 5th step.
 
   # Per-method settings: each objective reads only its own section (mixres/objectives/).
@@ -157,10 +166,15 @@ def get_config() -> ml_collections.ConfigDict:
   # VAE / beta-VAE (Kingma & Welling 2014; Higgins et al. 2017): -ELBO with a beta on the KL.
   config.vae = ml_collections.ConfigDict()
   config.vae.beta = 1.0  # KL weight; Table 4 of the AMR paper: beta-VAE(100) on dSprites.
-  config.vae.likelihood = 'bernoulli'  # Logits vs (x+1)/2 (ACAI code, Higgins); or 'gaussian'.
+  # 'bernoulli': decoder logits vs (x+1)/2 (ACAI code, Higgins); 'gaussian'; 'bernoulli_mean':
+  # a tanh decoder's image is the Bernoulli mean, torch BCE vs (x+1)/2 (the AMR authors' VAE).
+  config.vae.likelihood = 'bernoulli'
   config.vae.gaussian_std = 1.0  # 'gaussian' only: fixed std of p(x|z) in [-1, 1] pixel units.
   # KL over the code: 'sum' over dims (Higgins et al., ACAI code); 'mean' (AMR code's beta-VAE).
   config.vae.kl_reduction = 'sum'
+  # The encoder's second half: 'log_var' (log sigma^2, the usual head) or 'std' (sigma itself,
+  # unconstrained, as the AMR authors' models/vae.py:51-52 pass it to Normal as the scale).
+  config.vae.posterior = 'log_var'
 
   # Adam(1e-4, b1=0.5, b2=0.99) with coupled L2 weight decay 1e-5 (PyTorch Adam semantics),
   # the same for generator, discriminator and probe.
@@ -210,6 +224,12 @@ def get_config() -> ml_collections.ConfigDict:
   config.eval.disentanglement.factor_vae_batch = 100  # Examples per FactorVAE vote (Kim & Mnih).
   config.eval.disentanglement.beta_vae_batch = 64  # Pairs per beta-VAE vote (Higgins et al.).
   config.eval.disentanglement.scale_examples = 10_000  # Examples for each code dimension's std.
+  # FactorVAE protocols scored: 'kim_mnih' (ours: held-out votes, every factor; logged as
+  # disentanglement/factor_vae) and/or 'amr_authors' (their tools.py dsprite_disentanglement_fv:
+  # training votes, last factor never counted, at most 0.8; .../factor_vae_amr_authors).
+  config.eval.disentanglement.protocols = ('kim_mnih',)
+  config.eval.disentanglement.amr_authors_votes = 800  # Their n_votes: 160 for each factor.
+  config.eval.disentanglement.amr_authors_batch = 800  # Their L: examples per vote.
   # Gaussian sampling and few-shot generation (evaluators 'gaussian_samples', 'few_shot'),
   # scored by the Frechet distance on our own classifier's features (mixres/evaluation/frechet.py).
   config.eval.num_samples = 2048  # Images generated and scored per evaluation (AugIntAE report).

@@ -35,6 +35,10 @@ Mixer = Callable[..., jax.Array]
 
 # How a k-way Bernoulli mix (k > 2) picks each channel's source; see the module docstring.
 BERNOULLI_DRAWS = ('uniform', 'dirichlet')
+# k = 2: whose p the mask m ~ Bernoulli(p) uses. 'per_example': p ~ U(0,1) for each example (Eq. 5
+# as we read it); 'per_batch': one p ~ U(0,1) for the whole batch, the authors' 'fm2' mixer that
+# their Bern-2 runs use (models/twogan.py:94-111, exps/*/mixupfm2_*.sh).
+BERNOULLI_PS = ('per_example', 'per_batch')
 
 
 def validate_k(k: int) -> None:
@@ -50,6 +54,16 @@ def validate_bernoulli_draw(draw: str) -> None:
   if draw not in BERNOULLI_DRAWS:
     raise ValueError(f'config.bernoulli_draw={draw!r} is not a k-way Bernoulli draw; choose one '
                      f'of: {", ".join(BERNOULLI_DRAWS)}')
+
+
+def validate_bernoulli_p(p: str, k: int) -> None:
+  """Raises ValueError unless p is one of BERNOULLI_PS ('per_batch' only at k = 2)."""
+  if p not in BERNOULLI_PS:
+    raise ValueError(f'config.bernoulli_p={p!r} is not a Bernoulli p; choose one of: '
+                     f'{", ".join(BERNOULLI_PS)}')
+  if p == 'per_batch' and k != 2:
+    raise ValueError(f"config.bernoulli_p='per_batch' is the k = 2 mixer of the authors' code, "
+                     f"not k={k}: use 'per_example' (k > 2 draws by config.bernoulli_draw)")
 
 
 def _check_codes(hs: jax.Array) -> None:
@@ -108,14 +122,16 @@ def mixup_weights(key: jax.Array, k: int, batch_size: int, ndim: int) -> jax.Arr
 
 
 def bernoulli_masks(key: jax.Array, k: int, hs_shape: tuple[int, ...],
-                    draw: str = 'uniform') -> jax.Array:
+                    draw: str = 'uniform', p: str = 'per_example') -> jax.Array:
   """One-hot source selection per feature map: shape (k, B, 1, ..., 1, C), float32.
 
   The feature map is the last axis; the mask is shared over every middle (spatial) axis so a
   channel is taken whole from one example. For rank-2 codes (B, D) each feature is its own map.
-  `draw` ('uniform' or 'dirichlet', see the module docstring) matters only for k > 2.
+  `draw` ('uniform' or 'dirichlet', see the module docstring) matters only for k > 2; `p`
+  (BERNOULLI_PS) only for k = 2.
   """
   validate_bernoulli_draw(draw)
+  validate_bernoulli_p(p, k)
   batch_size, num_channels = hs_shape[0], hs_shape[-1]
   pi_key, pick_key = jax.random.split(key)
   if draw == 'uniform' and k > 2:
@@ -124,7 +140,8 @@ def bernoulli_masks(key: jax.Array, k: int, hs_shape: tuple[int, ...],
     source = jax.random.randint(pick_key, (batch_size, num_channels), 0, k)  # (B, C)
   else:
     # k = 2 always comes here, so Eq. 5 (p ~ U(0,1) per example) is the same under both draws.
-    pi = _flat_dirichlet(pi_key, k, batch_size)  # (B, k)
+    # (B, k), or (1, k) shared by the batch: at k = 2, (p, 1 - p) with p ~ U(0, 1).
+    pi = _flat_dirichlet(pi_key, k, 1 if p == 'per_batch' else batch_size)
     # Categorical(pi) by inverse CDF: the source is the number of cumulative probabilities that
     # u has passed. Comparing only against the first k-1 partial sums keeps the index <= k-1
     # even when float rounding leaves the total slightly below 1. For k=2 this is m = [u < p].
@@ -153,19 +170,20 @@ def mixup(key: jax.Array, hs: jax.Array, *, k: int = 2) -> jax.Array:
   return combine(sources, weights)
 
 
-def bernoulli(key: jax.Array, hs: jax.Array, *, k: int = 2, draw: str = 'uniform'
-              ) -> jax.Array:
+def bernoulli(key: jax.Array, hs: jax.Array, *, k: int = 2, draw: str = 'uniform',
+              p: str = 'per_example') -> jax.Array:
   """Each feature map copied whole from one of k batch examples (k-Bernoulli mixing).
 
   Args:
     draw: how each channel's source is picked for k > 2 (config.bernoulli_draw): 'uniform'
       (the authors' code) or 'dirichlet'; k = 2 is Eq. 5 either way.
+    p: k = 2 only (config.bernoulli_p): 'per_example' or 'per_batch' (BERNOULLI_PS).
   """
   validate_k(k)
   _check_codes(hs)
   perm_key, mask_key = _split_mix_key(key)
   sources = partners(perm_key, hs, k)
-  masks = bernoulli_masks(mask_key, k, hs.shape, draw)
+  masks = bernoulli_masks(mask_key, k, hs.shape, draw, p)
   # One-hot weights make the sum exact: 1*x + 0*y == x, so every channel is a source channel.
   return combine(sources, masks)
 
@@ -194,7 +212,8 @@ def mixer_params(config) -> dict:
   validate_bernoulli_draw(config.bernoulli_draw)
   params = {'k': int(config.k)}
   if config.mixer == 'bernoulli':
-    params['draw'] = str(config.bernoulli_draw)
+    validate_bernoulli_p(config.bernoulli_p, int(config.k))
+    params.update(draw=str(config.bernoulli_draw), p=str(config.bernoulli_p))
   return params
 
 

@@ -123,7 +123,8 @@ def test_arch_selects_the_family_and_unknown_names_fail():
   assert isinstance(models.build_discriminator(config, (32, 32, 3)), convnets.Discriminator)
   config.model.arch = 'resnet'
   with pytest.raises(ValueError, match=r"^config.model.arch='resnet' is not an architecture; "
-                                       r'choose one of: acai, betavae, infogan, mlp$'):
+                                       r'choose one of: acai, betavae, dsprites_amr, infogan, '
+                                       r'mlp$'):
     objectives.get_objective(config, IMAGE_SHAPE)
   config.model.arch, config.model.code_size = 'betavae', 0
   with pytest.raises(ValueError, match=r'config.model.code_size=0 must be an integer >= 1'):

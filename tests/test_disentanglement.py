@@ -1,5 +1,7 @@
 """FactorVAE and beta-VAE metrics: ground truth scores 1, random codes about 1/K, hand cases."""
 
+import collections
+
 import jax.numpy as jnp
 import ml_collections
 import numpy as np
@@ -18,9 +20,9 @@ def ground_truth(factors):
   return factors[:, [3, 0, 4, 2, 1]] * np.array([0.1, 5.0, 1.0, 3.0, 0.01])
 
 
-def random_codes(seed):
+def random_codes(seed, dims=6):
   rng = np.random.default_rng(seed)
-  return lambda factors: rng.standard_normal((len(factors), 6))
+  return lambda factors: rng.standard_normal((len(factors), dims))
 
 
 def test_majority_vote_hand_computed():
@@ -56,6 +58,62 @@ def test_constant_dimensions_are_never_chosen():
     dis.factor_vae_votes(lambda f: np.ones((len(f), 3)), SIZES, np.zeros(3), rng, 2, 4)
 
 
+def test_amr_authors_protocol_ground_truth_scores_0_8():
+  """Their dsprite_disentanglement_fv never counts the last factor's votes: ceiling 4/5."""
+  score = dis.amr_authors_factor_vae_score(ground_truth, SIZES, np.random.default_rng(1))
+  assert score == 0.8  # 4 factors x 160 votes, over 800 (defaults n_votes = L = 800).
+  # Our protocol scores the same code 1.0 (test above): the two are different numbers.
+
+
+def test_amr_authors_protocol_random_and_one_dimensional_codes():
+  """Random codes: each vote's dimension is uniform, so a factor's top count is the max of a
+  Multinomial(160, 1/D) and the score 0.8 E[max] / 160: 0.193 at D = 5. A one-dimensional code
+  scores the ceiling 0.8 (every vote picks it; the score counts factor -> dimension, not
+  dimension -> factor), where ours gives it 1/5."""
+  score = dis.amr_authors_factor_vae_score(random_codes(2, 5), SIZES, np.random.default_rng(3),
+                                           batch=50)
+  assert 0.16 < score < 0.23, score  # Sd about 0.007.
+  score = dis.amr_authors_factor_vae_score(random_codes(4, 10), SIZES, np.random.default_rng(5),
+                                           batch=50)
+  assert 0.08 < score < 0.15, score  # D = 10: 0.112.
+  one = random_codes(6, 1)
+  assert dis.amr_authors_factor_vae_score(one, SIZES, np.random.default_rng(7), batch=50) == 0.8
+  assert dis.factor_vae_score(one, SIZES, np.random.default_rng(8), **VOTES) < 0.3
+
+
+def step_by_step_amr_authors(code_fn, rng, num_votes, batch):
+  """Their tools.py:830-892 step by step: keep every code, pooled std, per-factor top counts."""
+  codes, fixed = [], []
+  for k in range(len(SIZES)):
+    for _ in range(num_votes // len(SIZES)):
+      f = dis.sample_factors(rng, SIZES, batch)
+      f[:, k] = rng.integers(0, SIZES[k])
+      codes.append(code_fn(f))
+      fixed.append(k)
+  codes, fixed = np.asarray(codes), np.asarray(fixed)  # (votes, batch, D), (votes,)
+  codes = codes / codes.reshape(-1, codes.shape[-1]).std(0)
+  chosen = np.array([np.argmin(vote.var(0)) for vote in codes])
+  tops = [collections.Counter(chosen[fixed == j]).most_common()[0][1] for j in range(fixed.max())]
+  return sum(tops) / len(chosen)
+
+
+def test_amr_authors_protocol_matches_their_steps_on_a_noisy_code():
+  """A code that mixes the factors with noise scores strictly between chance and 0.8, and the
+  same as their procedure spelled out, which keeps every code (ours keeps vote statistics)."""
+  weights = np.eye(5, 6) + 0.3 * np.random.default_rng(8).standard_normal((5, 6))
+
+  def noisy_code(seed):
+    noise = np.random.default_rng(seed)
+    return lambda f: f / np.array(SIZES) @ weights + 0.2 * noise.standard_normal((len(f), 6))
+
+  ours = dis.amr_authors_factor_vae_score(noisy_code(9), SIZES, np.random.default_rng(10),
+                                          num_votes=200, batch=100)
+  theirs = step_by_step_amr_authors(noisy_code(9), np.random.default_rng(10), 200, 100)
+  assert ours == theirs and 0.3 < ours < 0.8, (ours, theirs)
+  with pytest.raises(ValueError, match='amr_authors_votes=4 must be >= 5'):
+    dis.amr_authors_factor_vae_score(noisy_code(9), SIZES, np.random.default_rng(0), num_votes=4)
+
+
 def test_beta_vae_ground_truth_scores_one_random_about_a_fifth():
   features, factors = dis.beta_vae_features(ground_truth, SIZES, np.random.default_rng(5), 20, 64)
   # The shared factor's dimension differs by exactly 0 in every pair.
@@ -80,24 +138,50 @@ class _InkStatistics:
                      (ink.sum((1, 3)) * cols).sum(1) / mass], -1)
 
 
-def test_evaluator_on_rendered_sprites():
-  config = ml_collections.ConfigDict({
+def rendered_config(protocols=('kim_mnih', 'amr_authors')):
+  return ml_collections.ConfigDict({
       'data': {'name': 'dsprites_rendered', 'image_size': 32, 'valid_fraction': 0.01,
                'split_seed': 0},
       'eval': {'batch_size': 256, 'disentanglement': {
           'seed': 0, 'num_train': 40, 'num_test': 40, 'factor_vae_batch': 20,
-          'beta_vae_batch': 16, 'scale_examples': 500}}})
+          'beta_vae_batch': 16, 'scale_examples': 500, 'protocols': protocols,
+          'amr_authors_votes': 40, 'amr_authors_batch': 20}}})
+
+
+def rendered_valid_source():
   full = procedural.DspritesSource(32)
   _, valid_indices = sources.split_indices(len(full), 0.01, 0)
-  evaluator = dis.Disentanglement(_InkStatistics(), config, None,
-                                  sources.SubsetSource(full, valid_indices))
+  return sources.SubsetSource(full, valid_indices)
+
+
+def test_evaluator_on_rendered_sprites():
+  evaluator = dis.Disentanglement(_InkStatistics(), rendered_config(), None,
+                                  rendered_valid_source())
   scalars, images = evaluator({})
-  assert set(scalars) == set(dis.Disentanglement.maximize) and not images
+  assert set(scalars) == set(evaluator.maximize) and not images
+  assert set(scalars) == {'disentanglement/factor_vae', 'disentanglement/factor_vae_amr_authors',
+                          'disentanglement/beta_vae'}
   # Ink and centroid carry scale, x and y (3 of 5 factors) but not shape or orientation; three
   # dimensions can vote for at most 3 factors, so FactorVAE is near 3/5 at best.
   assert 0.25 < scalars['disentanglement/factor_vae'] <= 0.65, scalars
   assert 0.5 < scalars['disentanglement/beta_vae'] < 0.95, scalars
+  # The authors' protocol never counts y (the last factor): x and scale at most, 2/5 here.
+  assert 0.2 <= scalars['disentanglement/factor_vae_amr_authors'] <= 0.8, scalars
   assert evaluator({}) == (scalars, {})  # Fixed votes: the same model scores the same.
+
+
+def test_evaluator_protocols_name_their_scalars():
+  """Only the protocols asked for, each under its own name; the default is ours alone."""
+  evaluator = dis.Disentanglement(_InkStatistics(), rendered_config(('amr_authors',)), None,
+                                  rendered_valid_source())
+  assert evaluator.maximize == ('disentanglement/factor_vae_amr_authors',
+                                'disentanglement/beta_vae')
+  from configs import base
+  assert tuple(base.get_config().eval.disentanglement.protocols) == ('kim_mnih',)
+  for protocols in ((), ('kim_mnih', 'higgins')):
+    with pytest.raises(ValueError, match=r'^config.eval.disentanglement.protocols=.* must list '
+                                         r'one or more of: kim_mnih, amr_authors$'):
+      dis.Disentanglement(_InkStatistics(), rendered_config(protocols), None, None)
 
 
 def test_evaluator_needs_dsprites():

@@ -361,3 +361,25 @@ def test_bad_bernoulli_draw_is_a_one_line_error():
 def test_rank_one_codes_rejected():
   with pytest.raises(ValueError, match='rank >= 2'):
     mixers.mixup(jax.random.PRNGKey(0), jnp.zeros((4,)))
+
+
+def test_k2_bernoulli_p_per_batch_is_the_authors_fm2():
+  """The authors' Bern-2 runs ('fm2', twogan.py:94-111): one p ~ U(0,1) for the whole batch.
+
+  Two examples' shares of channels kept, over many batches, are then correlated through the
+  shared p: r = Var(p) / (Var(p) + E[p(1-p)] / C) = (1/12) / (1/12 + 1/96) = 8/9 at C = 16;
+  with p per example they are independent (r = 0). Either way a channel is kept half the time.
+  """
+  keys = jax.random.split(jax.random.key(0), 2000)
+  shape = (8, 4, 4, 16)
+  for p, expected_r in (('per_batch', 8 / 9), ('per_example', 0.0)):
+    masks = jax.vmap(lambda key: mixers.bernoulli_masks(key, 2, shape, p=p)[0])(keys)
+    kept = np.asarray(masks).reshape(2000, 8, 16).mean(-1)  # (draws, B): share from self.
+    r = np.corrcoef(kept[:, 0], kept[:, 1])[0, 1]
+    assert abs(r - expected_r) < 0.06, (p, r)
+    assert abs(kept.mean() - 0.5) < 0.01
+    assert set(np.unique(np.asarray(masks))) == {0.0, 1.0}
+  with pytest.raises(ValueError, match=r"config.bernoulli_p='per_batch' is the k = 2 mixer"):
+    mixers.bernoulli_masks(keys[0], 3, shape, p='per_batch')
+  with pytest.raises(ValueError, match=r"config.bernoulli_p='per_channel' is not a Bernoulli p"):
+    mixers.bernoulli_masks(keys[0], 2, shape, p='per_channel')

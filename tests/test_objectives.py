@@ -55,8 +55,26 @@ def test_reconstruction_hand_computed():
   x, y = jnp.array([0.0, 1.0, -1.0, 0.5]), jnp.array([1.0, 1.0, 1.0, 0.0])
   np.testing.assert_allclose(losses.reconstruction(x, y, 'l1'), (1 + 0 + 2 + 0.5) / 4)
   np.testing.assert_allclose(losses.reconstruction(x, y, 'l2'), (1 + 0 + 4 + 0.25) / 4)
-  with pytest.raises(ValueError, match=r"config.recon='l3'.*l1, l2"):
+  with pytest.raises(ValueError, match=r"^config.recon='l3' is not a reconstruction loss; "
+                                       r'choose one of: l1, l2, bce_sum$'):
     losses.reconstruction(x, y, 'l3')
+
+
+def test_bce_sum_hand_computed_and_safe_at_saturation():
+  """The AMR authors' bce_sum: BCE((y+1)/2 vs (x+1)/2), summed, / batch; logs floored at -100."""
+  x = jnp.array([[-1.0, 1.0], [1.0, 1.0]])  # Targets 0, 1 | 1, 1.
+  y = jnp.array([[0.0, 0.6], [-1.0, 1.0]])  # p = 0.5, 0.8 | 0 (a saturated tanh), 1.
+  # Example 0: -log 0.5 - log 0.8. Example 1: the pixel that should be on but is p = 0 costs 100
+  # (torch's BCELoss floor, not inf); the one at p = 1 costs 0. Sum over pixels, / 2 examples.
+  expected = (math.log(2.0) + math.log(1.25) + 100.0 + 0.0) / 2
+  np.testing.assert_allclose(losses.reconstruction(x, y, 'bce_sum'), expected, rtol=1e-6)
+  # The reconstruction is the prediction (their recon_loss(dec, x)): swapped, it is another loss.
+  assert abs(float(losses.reconstruction(y, x, 'bce_sum')) - expected) > 1.0
+  grad = jax.grad(lambda y: losses.reconstruction(x, y, 'bce_sum'))(y)
+  assert np.isfinite(np.asarray(grad)).all()
+  # d/dy of -log((y + 1) / 2) / 2 at y = 0 is -1/2; the floored pixel gets no gradient.
+  np.testing.assert_allclose(grad[0, 1], -1.0 / (0.6 + 1.0) / 2, rtol=1e-6)
+  assert float(grad[1, 0]) == 0.0
 
 
 @pytest.mark.parametrize('objective', ['ae_gan', 'amr'])
@@ -205,7 +223,8 @@ def test_optimizer_is_adam_with_coupled_l2():
      r'choose one of: uniform, dirichlet$'),
     ('lam', -1.0, r'config.lam=-1.0 must be >= 0'),
     ('beta', -0.5, r'config.beta=-0.5 must be >= 0'),
-    ('recon', 'huber', r"config.recon='huber' is not a reconstruction loss; choose one of: l1, l2"),
+    ('recon', 'huber', r"config.recon='huber' is not a reconstruction loss; choose one of: l1, l2, "
+     r'bce_sum$'),
 ])
 def test_bad_values_name_the_field(field, value, message):
   config = small_config('amr')

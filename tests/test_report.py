@@ -60,6 +60,48 @@ def test_published_rows_only_for_their_metric(tmp_path):
   assert '49.00' not in text
 
 
+def write_dsprites_run(root, name, row, ours, theirs):
+  """A Table 4 run that logged both FactorVAE protocols (configs/amr_dsprites.py does)."""
+  path = write_run(root, name, [0.33], setting=f'dsprites:{row}', lam=1.0,
+                   data={'name': 'dsprites'})
+  with open(os.path.join(path, 'metrics.jsonl'), 'a') as f:
+    f.write(json.dumps({'step': 9, 'best/disentanglement/factor_vae': ours,
+                        'best/disentanglement/factor_vae_amr_authors': theirs}) + '\n')
+
+
+def test_table4_labels_the_protocol_and_compares_only_like_for_like(tmp_path):
+  root = str(tmp_path)
+  write_dsprites_run(root, 'm', 'mixup2', ours=0.62, theirs=0.47)
+  runs = report.find_runs([root])
+  # The authors' protocol: the like-for-like column, with the paper's numbers beside it.
+  metric = 'best/disentanglement/factor_vae_amr_authors'
+  assert report.PUBLISHED_METRIC['dsprites'] == metric
+  lines = report.table(report.collect(runs, metric), published=metric).splitlines()
+  assert lines[0] == "| row | dsprites (AMR authors' protocol) |"
+  assert '| mixup2 | 47.00 (n=1) |' in lines and '| mixup2 (paper) | 49.00 +- 6.72 |' in lines
+  # Ours: labelled, and the paper's numbers are not set beside it; a note says where they are.
+  metric = 'best/disentanglement/factor_vae'
+  text = report.table(report.collect(runs, metric), published=metric)
+  lines = text.splitlines()
+  assert lines[0] == '| row | dsprites (Kim & Mnih protocol) |'
+  assert '| mixup2 | 62.00 (n=1) |' in lines and '49.00' not in text and '(paper)' not in text
+  assert lines[-1] == ("dsprites: the paper's numbers used the AMR authors' protocol and are not "
+                       'set beside the Kim & Mnih protocol; like for like: '
+                       '--metric=best/disentanglement/factor_vae_amr_authors')
+  # Without --published the header still names the protocol; other metrics have none.
+  assert report.table(report.collect(runs, metric), metric=metric).splitlines()[0] == (
+      '| row | dsprites (Kim & Mnih protocol) |')
+  assert report.table(report.collect(runs, 'best/probe/val_accuracy')).splitlines()[0] == (
+      '| row | dsprites |')
+
+
+def test_protocol_names_agree_with_the_evaluator():
+  from configs import amr_paper
+  from mixres.evaluation import disentanglement
+  assert report.PROTOCOLS == {v: k for k, v in disentanglement.PROTOCOLS.items()}
+  assert set(amr_paper.PUBLISHED_PROTOCOL.values()) <= set(disentanglement.PROTOCOLS)
+
+
 def test_command_line(tmp_path):
   write_run(str(tmp_path), 'r', [0.5], setting='svhn:bern2')
   env = {**os.environ, 'PYTHONPATH': os.getcwd()}

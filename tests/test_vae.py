@@ -84,6 +84,30 @@ def test_kl_and_likelihoods_on_hand_cases():
   nll = vae.negative_log_likelihood(x, jnp.array([[0.0, 1.0]]), 'gaussian', 0.5)
   constant = math.log(0.5) + 0.5 * math.log(2 * math.pi)
   np.testing.assert_allclose(nll, [0.5 * 4.0 + 2 * constant], rtol=1e-6)
+  # 'bernoulli_mean' (the authors' tanh decoder): the output 0 is p = 1/2, log 2 a pixel; an
+  # output of exactly -1 for a pixel that is on costs torch's floor, 100.
+  np.testing.assert_allclose(vae.negative_log_likelihood(x, jnp.array([[0.0, -1.0]]),
+                                                         'bernoulli_mean'),
+                             [math.log(2) + 100.0], rtol=1e-6)
+
+
+@pytest.mark.parametrize('posterior', ['log_var', 'std'])
+def test_kl_of_both_heads_and_both_reductions(posterior):
+  """KL(N(1, 1)) = 1/2 and KL(N(0, 2^2)) = (4 - 1 - log 4) / 2 from either head; a negative std
+  head means the same Gaussian (torch's Normal(mu, head) as the AMR authors used it)."""
+  mean = jnp.array([[1.0, 0.0], [1.0, 0.0]])
+  if posterior == 'log_var':
+    scale = jnp.array([[0.0, math.log(4.0)], [0.0, math.log(4.0)]])
+  else:
+    scale = jnp.array([[1.0, 2.0], [-1.0, -2.0]])
+  log_var = vae.log_variance(scale, posterior)
+  np.testing.assert_allclose(vae.standard_deviation(scale, posterior)[0], [1.0, 2.0], rtol=1e-6)
+  per_dim = [0.5, (3.0 - math.log(4.0)) / 2]
+  np.testing.assert_allclose(vae.gaussian_kl(mean, log_var, 'sum'), [sum(per_dim)] * 2,
+                             rtol=1e-6)
+  # 'mean': theirs is kl_divergence(q, prior).mean() over batch and dimensions (vae.py:75).
+  np.testing.assert_allclose(jnp.mean(vae.gaussian_kl(mean, log_var, 'mean')),
+                             np.mean(per_dim), rtol=1e-6)
 
 
 @pytest.fixture(scope='module')
@@ -124,17 +148,53 @@ def test_vae_moves_encoder_and_decoder_and_decodes_to_images(vae_run):
   assert float(images.min()) >= -1.0 and float(images.max()) <= 1.0  # 2 sigmoid - 1.
 
 
-def test_table4_row_is_a_beta100_vae_on_the_betavae_networks():
+def test_table4_row_is_the_authors_beta100_vae():
+  """bvae_beta100.sh: their models/vae.py on BetaVAE_B(vae=True), Adam (1e-4, 0.9, 0.99)."""
   config = amr_dsprites.get_config('vae_beta100')
-  assert (config.objective, config.vae.beta, config.vae.likelihood, config.lam,
-          config.setting) == ('vae', 100.0, 'bernoulli', 1.0, 'dsprites:vae_beta100')
+  assert (config.objective, config.vae.beta, config.vae.likelihood, config.vae.posterior,
+          config.vae.kl_reduction, config.model.arch, config.lam, config.setting) == (
+              'vae', 100.0, 'bernoulli_mean', 'std', 'mean', 'dsprites_amr', 1.0,
+              'dsprites:vae_beta100')
+  assert (config.optim.lr, config.optim.b1, config.optim.b2, config.optim.weight_decay,
+          config.batch_size) == (1e-4, 0.9, 0.99, 0.0, 64)
   obj = objectives.get_objective(config, (64, 64, 1))
   state = jax.eval_shape(obj.init, jax.random.PRNGKey(0))
-  assert state.params['encoder']['Dense_1']['kernel'].shape == (256, 20)  # 2 x code_size.
+  assert state.params['encoder']['Dense_2']['kernel'].shape == (256, 20)  # 2 x code_size.
   images = jax.ShapeDtypeStruct((2, 64, 64, 1), jnp.float32)
   codes = jax.eval_shape(obj.encode, state.params, images)
   assert codes.shape == (2, 10)
   assert jax.eval_shape(obj.decode, state.params, codes).shape == (2, 64, 64, 1)
+  config.vae.likelihood = 'bernoulli'  # Logits cannot come out of a tanh.
+  with pytest.raises(ValueError, match=r"^config.vae.likelihood='bernoulli' does not fit "
+                                       r"config.model.arch='dsprites_amr'"):
+    objectives.get_objective(config, (64, 64, 1))
+
+
+def test_the_authors_vae_step_hand_computed():
+  """Their loss: BCE of the tanh decoder summed / batch + 100 * KL.mean() over batch and dims,
+  on z = mu + head * eps with the encoder's second half as the std (models/vae.py:51-79)."""
+  config = amr_dsprites.get_config('vae_beta100')
+  obj = objectives.get_objective(config, (64, 64, 1))
+  with jax.threefry_partitionable(False):
+    state = jax.jit(obj.init)(jax.random.PRNGKey(0))
+  rng = np.random.default_rng(0)
+  x = jnp.asarray(2.0 * rng.integers(0, 2, (3, 64, 64, 1)) - 1.0, jnp.float32)
+  data = {'image': x, 'label': jnp.zeros(3, jnp.int32)}
+  _, metrics = jax.jit(obj.train_step)(state, data)
+  stats = np.asarray(obj.networks['encoder'].apply({'params': state.params['encoder']}, x),
+                     np.float64)
+  mean, std = stats[:, :10], stats[:, 10:]
+  assert (std < 0).any()  # Unconstrained: used as it comes, negative or not.
+  key = jax.random.fold_in(state.rng, state.step)  # The step's key.
+  z = mean + std * np.asarray(jax.random.normal(key, (3, 10)))
+  y = np.asarray(obj.networks['decoder'].apply({'params': state.params['decoder']}, z),
+                 np.float64)
+  p, t = (y + 1) / 2, (np.asarray(x) + 1) / 2
+  nll = -(t * np.log(p) + (1 - t) * np.log(1 - p)).sum() / 3
+  kl = np.mean(0.5 * (mean**2 + std**2 - 1 - np.log(std**2)))
+  np.testing.assert_allclose(metrics['gen/recon'], nll, rtol=1e-4)
+  np.testing.assert_allclose(metrics['gen/kl'], kl, rtol=1e-4)
+  np.testing.assert_allclose(metrics['gen/loss'], nll + 100.0 * kl, rtol=1e-4)
 
 
 def test_vae_on_flat_codes_of_2d_points():
@@ -200,8 +260,13 @@ def test_denoising_reconstructs_the_clean_image_from_a_noisy_one(ae_runs):
 
 @pytest.mark.parametrize('field,value,message', [
     ('vae.likelihood', 'poisson', r"config.vae.likelihood='poisson' is not a likelihood; choose "
-                                  'one of: bernoulli, gaussian'),
+                                  'one of: bernoulli, bernoulli_mean, gaussian'),
     ('vae.kl_reduction', 'max', r"config.vae.kl_reduction='max' is not a reduction"),
+    ('vae.posterior', 'sigma', r"^config.vae.posterior='sigma' is not a posterior head; choose "
+                               'one of: log_var, std$'),
+    ('vae.likelihood', 'bernoulli_mean', r"^config.vae.likelihood='bernoulli_mean' does not fit "
+                                         r"config.model.arch='acai': 'bernoulli_mean' needs a "
+                                         r"tanh decoder \('dsprites_amr'\)"),
     ('vae.beta', -1.0, r'config.vae.beta=-1.0 must be >= 0'),
     ('vae.gaussian_std', 0.0, r'config.vae.gaussian_std=0.0 must be > 0'),
     ('ae.dropout', 1.0, r'config.ae.dropout=1.0 must be in \[0, 1\)'),

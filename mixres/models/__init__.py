@@ -12,12 +12,14 @@ import ml_collections
 
 from mixres.models import betavae
 from mixres.models import convnets
+from mixres.models import dsprites_amr
 from mixres.models import infogan
 from mixres.models import mlp
 
 ARCHITECTURES: dict[str, types.ModuleType] = {
     'acai': convnets,  # 32x32 ACAI-style, code (B, latent_width, latent_width, latent).
     'betavae': betavae,  # 64x64 beta-VAE-style, code (B, code_size).
+    'dsprites_amr': dsprites_amr,  # 64x64, the AMR authors' dSprites nets, tanh images.
     'infogan': infogan,  # 28x28 (any multiple of 4) InfoGAN-style MNIST nets, (B, code_size).
     'mlp': mlp,  # Any input flattened (the 2-D toys' points), code (B, code_size).
 }
@@ -37,6 +39,15 @@ def _family(config: ml_collections.ConfigDict, image_shape: tuple[int, ...]) -> 
                      f'{m.entry_padding!r} are choices of the acai family, not of '
                      f"config.model.arch={arch!r}: use 'flax' and 0")
   return ARCHITECTURES[arch]
+
+
+def tanh_output(config: ml_collections.ConfigDict) -> bool:
+  """Whether `config.model.arch`'s decoder ends in tanh, i.e. its images are within [-1, 1].
+
+  Losses that read the decoder's output as a probability ((y + 1) / 2: config.recon='bce_sum',
+  config.vae.likelihood='bernoulli_mean') need one; the other families output unbounded values.
+  """
+  return getattr(ARCHITECTURES.get(config.model.arch), 'TANH_OUTPUT', False)
 
 
 def build_autoencoder(config: ml_collections.ConfigDict, image_shape: tuple[int, int, int]

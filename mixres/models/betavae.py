@@ -7,6 +7,10 @@ stride-2 convolutions (32, 32, 64, 64 channels), a dense layer of 256, then the 
 decoder mirrors it with transposed convolutions. The code is a flat vector of `code_size`
 numbers (dSprites: z = 10) and deterministic: an autoencoder has no log-variance head.
 
+The networks the authors actually ran are in mixres/models/dsprites_amr.py ('dsprites_amr': 32
+channels throughout, two dense layers, tanh output, a ReLU discriminator); this family stays a
+choice of its own.
+
 For 1 image channel and code_size=10 the generator (encoder + decoder) has 761,675 parameters
 and the discriminator 378,049 (tests/test_betavae.py has the arithmetic).
 """

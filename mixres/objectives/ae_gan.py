@@ -25,6 +25,7 @@ class WithDiscriminator:
   """Mixin: a spectral-norm discriminator 'disc' (own optimiser group) beside the autoencoder."""
 
   groups = {'generator': ('encoder', 'decoder'), 'disc': ('disc',)}
+  spectral_updates = ('per_step',)  # Objectives that count the reference's D forwards widen it.
 
   def build_networks(self):
     networks = super().build_networks()

@@ -18,6 +18,9 @@ class AMR(ae_gan.AEGAN):
     self.mix_params = mixers.mixer_params(config)  # k; for 'bernoulli' also the k-way draw.
     if config.beta < 0:
       raise ValueError(f'config.beta={config.beta} must be >= 0 (the consistency weight)')
+    if config.beta and config.recon == 'bce_sum':  # The authors' dSprites runs all have beta 0.
+      raise ValueError(f"config.beta={config.beta} needs config.recon='l1' or 'l2': the "
+                       "consistency term compares codes, not images in [-1, 1] ('bce_sum')")
     super().__init__(config, image_shape)
 
   def extra_codes(self, codes, key):

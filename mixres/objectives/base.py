@@ -44,13 +44,18 @@ class Objective:
   """Base class: encoder + decoder + linear probe; subclasses add losses and networks."""
 
   groups: dict[str, tuple[str, ...]] = {'generator': ('encoder', 'decoder')}
-  # config.model.spectral_updates this objective implements (see `spectral_forwards`).
-  spectral_updates: tuple[str, ...] = ('per_step',)
+  # config.model.spectral_updates this objective implements (see `spectral_forwards`); without a
+  # spectral-norm network either is vacuously right. Objectives with one narrow it.
+  spectral_updates: tuple[str, ...] = SPECTRAL_UPDATES
 
   def __init__(self, config: ml_collections.ConfigDict, image_shape: tuple[int, int, int]):
     self.config = config
     self.image_shape = tuple(image_shape)  # (H, W, C)
-    losses.reconstruction(jnp.zeros(()), jnp.zeros(()), config.recon)  # Validates the name.
+    losses.check_reconstruction(config.recon)
+    if config.recon == 'bce_sum' and not models.tanh_output(config):
+      raise ValueError("config.recon='bce_sum' reads the decoder's images as probabilities: it "
+                       "needs a tanh decoder, config.model.arch='dsprites_amr', not "
+                       f'config.model.arch={config.model.arch!r}')
     if config.model.spectral_updates not in SPECTRAL_UPDATES:
       raise ValueError(f'config.model.spectral_updates={config.model.spectral_updates!r} is not '
                        f'a power-iteration schedule; choose one of: {", ".join(SPECTRAL_UPDATES)}')

@@ -4,7 +4,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-RECONSTRUCTIONS = ('l1', 'l2')
+RECONSTRUCTIONS = ('l1', 'l2', 'bce_sum')
 
 
 def gan_loss(logits: jax.Array, target: float) -> jax.Array:
@@ -12,14 +12,54 @@ def gan_loss(logits: jax.Array, target: float) -> jax.Array:
   return jnp.mean(optax.sigmoid_binary_cross_entropy(logits, jnp.full_like(logits, target)))
 
 
+def check_reconstruction(kind: str) -> None:
+  """Raises ValueError unless `kind` names a reconstruction loss (config.recon)."""
+  if kind not in RECONSTRUCTIONS:
+    raise ValueError(f'config.recon={kind!r} is not a reconstruction loss; choose one of: '
+                     f'{", ".join(RECONSTRUCTIONS)}')
+
+
 def reconstruction(x: jax.Array, y: jax.Array, kind: str) -> jax.Array:
-  """Mean absolute ('l1', the reference code) or mean squared ('l2') error."""
+  """The loss of reconstruction y against the target x, both in [-1, 1].
+
+  'l1' mean absolute error (the reference code's default), 'l2' mean squared error, 'bce_sum'
+  the AMR authors' dSprites loss (`bce_sum`, below): BCE summed over pixels, over the batch.
+  """
   if kind == 'l1':
     return jnp.mean(jnp.abs(x - y))
   if kind == 'l2':
     return jnp.mean(jnp.square(x - y))
-  raise ValueError(f'config.recon={kind!r} is not a reconstruction loss; choose one of: '
-                   f'{", ".join(RECONSTRUCTIONS)}')
+  check_reconstruction(kind)
+  return bce_sum(x, y)
+
+
+def _clamped_log(p: jax.Array) -> jax.Array:
+  """log p floored at -100, as torch's BCELoss floors each log term (finite at p = 0).
+
+  The inner `where` keeps the gradient finite too: log(0) would give 0 * inf = NaN through the
+  outer one. A floored term has zero gradient, as in torch where the saturated tanh has too.
+  """
+  positive = p > 0
+  return jnp.where(positive, jnp.maximum(jnp.log(jnp.where(positive, p, 1.0)), -100.0), -100.0)
+
+
+def clamped_bce(prediction: jax.Array, target: jax.Array) -> jax.Array:
+  """Elementwise -(t log p + (1 - t) log(1 - p)) for probabilities p, t in [0, 1], torch-style."""
+  return -(target * _clamped_log(prediction) + (1.0 - target) * _clamped_log(1.0 - prediction))
+
+
+def bce_sum(x: jax.Array, y: jax.Array) -> jax.Array:
+  """BCE of p = (y + 1) / 2 against (x + 1) / 2, summed over every element, divided by the batch.
+
+  The AMR authors' `--recon_loss=bce_sum` (models/swapgan.py:138-140; their models/vae.py:21-22
+  for the VAE): `recon_loss(dec, x)` puts the reconstruction (a tanh output) first as the
+  prediction, the image second as the target. The decoder's output is used as it is, not its
+  pre-tanh logits: p = sigmoid(2a) would give the same value away from saturation, but a tanh that
+  rounds to +-1 costs exactly what torch charges (100 a pixel, log floored) with its zero gradient,
+  and the loss needs nothing from the decoder but its image.
+  """
+  per_element = clamped_bce((y + 1.0) / 2.0, (x + 1.0) / 2.0)
+  return jnp.sum(per_element) / per_element.shape[0]
 
 
 def softmax_cross_entropy(logits: jax.Array, labels: jax.Array) -> jax.Array:

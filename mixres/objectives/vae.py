@@ -1,17 +1,21 @@
 """VAE and beta-VAE (Kingma & Welling 2014; Higgins et al. 2017): minimise the negative ELBO.
 
-The encoder emits the posterior's mean and log-variance (twice the code: channels for the 32x32
+The encoder emits the posterior's mean and a scale head (twice the code: channels for the 32x32
 'acai' family, code_size for the flat ones), a reparameterised sample z = mu + sigma eps is decoded,
 and the loss per image is
 
   -log p(x | z) + beta * KL(q(z | x) || N(0, I)),   KL = 1/2 sum(mu^2 + sigma^2 - 1 - log sigma^2)
 
-averaged over the batch. `config.vae.likelihood`: 'bernoulli' (decoder logits against (x+1)/2,
-for binary images; the ACAI code's lines VAE and the usual dSprites beta-VAE) or 'gaussian'
-(decoder mean in [-1, 1], fixed std `gaussian_std`). The NLL sums over pixels; the KL sums over
-code dimensions (`kl_reduction='mean'` averages them instead, as the AMR authors' beta-VAE did).
-`encode` returns the mean (the probe, interpolations and the disentanglement metric read it) and
-`decode` images in [-1, 1].
+averaged over the batch. `config.vae.posterior`: the second half is log sigma^2 ('log_var') or
+sigma itself ('std': the AMR authors' models/vae.py:51-52, unconstrained, so it may be negative;
+only sigma^2 enters the KL, and no floor keeps log sigma^2 finite, as in theirs).
+`config.vae.likelihood`: 'bernoulli' (decoder logits against (x+1)/2, for binary images; the ACAI
+code's lines VAE and the usual dSprites beta-VAE), 'bernoulli_mean' (a tanh decoder's image is the
+mean, mapped (y+1)/2 and scored by torch's clamped BCE against (x+1)/2: the AMR authors' dSprites
+VAE, models/vae.py:21-22) or 'gaussian' (decoder mean in [-1, 1], fixed std `gaussian_std`). The
+NLL sums over pixels; the KL sums over code dimensions (`kl_reduction='mean'` averages them
+instead, as the AMR authors' beta-VAE did, models/vae.py:75). `encode` returns the mean (the probe,
+interpolations and the disentanglement metric read it) and `decode` images in [-1, 1].
 """
 
 import math
@@ -22,9 +26,11 @@ import optax
 
 from mixres import models
 from mixres.objectives import base
+from mixres.objectives import losses
 
-LIKELIHOODS = ('bernoulli', 'gaussian')
+LIKELIHOODS = ('bernoulli', 'bernoulli_mean', 'gaussian')
 KL_REDUCTIONS = ('sum', 'mean')
+POSTERIORS = ('log_var', 'std')
 
 
 def gaussian_kl(mean: jax.Array, log_var: jax.Array, reduction: str = 'sum') -> jax.Array:
@@ -34,11 +40,27 @@ def gaussian_kl(mean: jax.Array, log_var: jax.Array, reduction: str = 'sum') -> 
   return jnp.sum(per_dim, -1) if reduction == 'sum' else jnp.mean(per_dim, -1)
 
 
+def log_variance(scale: jax.Array, posterior: str) -> jax.Array:
+  """log sigma^2 from the encoder's scale head: itself ('log_var') or log(head^2) ('std')."""
+  return scale if posterior == 'log_var' else jnp.log(jnp.square(scale))
+
+
+def standard_deviation(scale: jax.Array, posterior: str) -> jax.Array:
+  """The sigma that multiplies eps: exp(head / 2) ('log_var'), or the head as it is ('std').
+
+  A negative 'std' head samples the same distribution (eps is symmetric); the authors' torch
+  Normal(mu, head).rsample() computes mu + eps * head with it unchanged, and so do we.
+  """
+  return jnp.exp(0.5 * scale) if posterior == 'log_var' else scale
+
+
 def negative_log_likelihood(x: jax.Array, output: jax.Array, likelihood: str,
                             gaussian_std: float = 1.0) -> jax.Array:
   """-log p(x | z) per example, summed over pixels: (B,). x in [-1, 1]; output = decoder's."""
   if likelihood == 'bernoulli':  # output: logits of p(pixel on), target (x + 1) / 2.
     per_pixel = optax.sigmoid_binary_cross_entropy(output, (x + 1.0) / 2.0)
+  elif likelihood == 'bernoulli_mean':  # output: 2 p - 1 (tanh), scored as torch's BCELoss.
+    per_pixel = losses.clamped_bce((output + 1.0) / 2.0, (x + 1.0) / 2.0)
   else:  # output: the mean, in pixel units.
     per_pixel = (0.5 * jnp.square((x - output) / gaussian_std)
                  + math.log(gaussian_std) + 0.5 * math.log(2.0 * math.pi))
@@ -46,13 +68,22 @@ def negative_log_likelihood(x: jax.Array, output: jax.Array, likelihood: str,
 
 
 class VAE(base.Objective):
-  """Encoder -> (mean, log-variance); decoder on a reparameterised sample; -ELBO with beta."""
+  """Encoder -> (mean, scale head); decoder on a reparameterised sample; -ELBO with beta."""
 
   def __init__(self, config, image_shape):
     cfg = config.vae
     if cfg.likelihood not in LIKELIHOODS:
       raise ValueError(f'config.vae.likelihood={cfg.likelihood!r} is not a likelihood; choose '
                        f'one of: {", ".join(LIKELIHOODS)}')
+    if cfg.posterior not in POSTERIORS:
+      raise ValueError(f'config.vae.posterior={cfg.posterior!r} is not a posterior head; choose '
+                       f'one of: {", ".join(POSTERIORS)}')
+    if (cfg.likelihood == 'bernoulli_mean') != models.tanh_output(config) and (
+        cfg.likelihood != 'gaussian'):
+      raise ValueError(
+          f'config.vae.likelihood={cfg.likelihood!r} does not fit config.model.arch='
+          f"{config.model.arch!r}: 'bernoulli_mean' needs a tanh decoder ('dsprites_amr'), "
+          "'bernoulli' a decoder of logits (any other)")
     if cfg.kl_reduction not in KL_REDUCTIONS:
       raise ValueError(f'config.vae.kl_reduction={cfg.kl_reduction!r} is not a reduction; '
                        f'choose one of: {", ".join(KL_REDUCTIONS)}')
@@ -63,7 +94,7 @@ class VAE(base.Objective):
     super().__init__(config, image_shape)
 
   def build_networks(self):
-    # The encoder of the same family with a code twice as wide: mean and log-variance halves.
+    # The encoder of the same family with a code twice as wide: mean and scale-head halves.
     # Each family reads one of the two widths (channels for 'acai', code_size for flat codes).
     wide = self.config.copy_and_resolve_references()
     wide.model.latent = 2 * wide.model.latent
@@ -81,7 +112,7 @@ class VAE(base.Objective):
     return inputs
 
   def posterior(self, params, images):
-    """(mean, log_var) of q(z | x), each shaped like a code."""
+    """(mean, scale head) of q(z | x), each shaped like a code (config.vae.posterior)."""
     stats = self.networks['encoder'].apply({'params': params['encoder']}, images)
     return jnp.split(stats, 2, axis=-1)
 
@@ -96,16 +127,18 @@ class VAE(base.Objective):
     output = self.decoder_output(params, codes)
     if self.config.vae.likelihood == 'bernoulli':
       return 2.0 * jax.nn.sigmoid(output) - 1.0  # The mean of p(x | z), back in [-1, 1].
-    return output
+    return output  # 'bernoulli_mean' (tanh) and 'gaussian' output the mean in [-1, 1].
 
   def update(self, state, batch, key):
     x, cfg = batch['image'], self.config.vae
 
     def loss_fn(params):
-      mean, log_var = self.posterior(params, x)
-      z = mean + jnp.exp(0.5 * log_var) * jax.random.normal(key, mean.shape, mean.dtype)
+      mean, scale = self.posterior(params, x)
+      eps = jax.random.normal(key, mean.shape, mean.dtype)
+      z = mean + standard_deviation(scale, cfg.posterior) * eps
       nll = jnp.mean(negative_log_likelihood(x, self.decoder_output(params, z), cfg.likelihood,
                                              cfg.gaussian_std))
+      log_var = log_variance(scale, cfg.posterior)
       kl = jnp.mean(gaussian_kl(mean, log_var, cfg.kl_reduction))
       loss = nll + cfg.beta * kl
       return loss, (mean, {'gen/loss': loss, 'gen/recon': nll, 'gen/kl': kl})
