@@ -17,6 +17,5 @@ from configs import amr_paper
 def get_config(arg=None):
   config = amr_paper.setting_config('kmnist', arg)
   config.data.name = 'kmnist'
-  config.data.split_method = 'amr_code'
   config.data.valid_size = 10_000
   return config

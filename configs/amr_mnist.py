@@ -5,9 +5,10 @@
 
 Data: TFDS 'mnist' train split, 28 -> 32 bilinear, cut 50k train / 10k valid as the AMR code
 cuts it (task_launcher.py:433-435: a RandomState(0) shuffle of the 60k, training the first 50k;
-data.split_method='amr_code', data.valid_size=10_000). Without TFDS, any MNIST in IDX form
-works: --config.data.path=.../train-images-idx3-ubyte.gz. Everything else the AMR code does
-differently from mixres's defaults is set by amr_paper.follow_authors_code (its docstring).
+data.split_method='amr_code', data.valid_size=10_000). Their exact examples need the original
+files' order: --config.data.path=.../train-images-idx3-ubyte.gz (a TFDS build may store its
+records in another order, which gives a cut of the same sizes). Everything else the AMR code
+does differently from mixres's defaults is set by amr_paper.follow_authors_code (its docstring).
 Published (best valid probe accuracy): AE+GAN 97.52, mixup2 98.01, bern2 97.76, mixup3 97.61.
 Time: 2000 epochs of 782 batches = 1,564,000 steps, an accelerator job (BENCHMARKS.md has the
 CPU rate). ',local': 500 steps, a few minutes here.
@@ -19,6 +20,5 @@ from configs import amr_paper
 def get_config(arg=None):
   config = amr_paper.setting_config('mnist', arg)
   config.data.name = 'mnist'
-  config.data.split_method = 'amr_code'
   config.data.valid_size = 10_000
   return config

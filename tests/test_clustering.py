@@ -51,8 +51,8 @@ def test_evaluator_on_digits():
   config = ml_collections.ConfigDict({
       'seed': 0,
       'data': {'name': 'digits', 'image_size': 8, 'num_classes': 10, 'fit': 'resize',
-               'valid_fraction': 0.2, 'split_seed': 0, 'train_subset': 0, 'path': '',
-               'labels_path': ''},
+               'valid_fraction': 0.2, 'valid_size': 0, 'split_method': 'default',
+               'split_seed': 0, 'train_subset': 0, 'path': '', 'labels_path': ''},
       'eval': {'batch_size': 100, 'max_examples': 250, 'clustering_inits': 3}})
   _, valid = sources.build(config)
   scalars, images = clustering.ClusteringAccuracy(_Flatten(), config, None, valid)({})

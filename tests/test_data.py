@@ -303,7 +303,7 @@ def test_amr_code_split_is_the_authors_mnist_cut():
   order = np.arange(60_000)
   np.random.RandomState(0).shuffle(order)  # task_launcher.py:58-62, get_shuffled_indices.
   np.testing.assert_array_equal(valid, order[50_000:])
-  np.testing.assert_array_equal(train, np.sort(order[:50_000]))
+  np.testing.assert_array_equal(train, order[:50_000])  # Their order: subsets are its prefix.
   default_train, _ = sources.split_indices(60_000, 0.1, 0, valid_size=10_000)
   assert len(default_train) == 50_000 and not np.array_equal(default_train, train)
   with pytest.raises(ValueError, match="config.data.split_method='torch' is not a split"):
@@ -352,3 +352,17 @@ def test_epoch_clock():
   assert [epoch.schedule_step(s) for s in range(7)] == [0, 1, 2, 0, 1, 2, 0]
   assert [stream.schedule_step(s) for s in range(7)] == list(range(7))
   assert epoch.train_steps(2) == 6 and stream.train_steps(2) == 5
+
+
+def test_amr_code_subsets_are_the_first_n_of_the_authors_training_order():
+  """task_launcher.py:544-552: Table 2's N examples are the first N of their training part."""
+  config = data_config('lines', num_examples=2_000)
+  config.data.split_method = 'amr_code'
+  order = np.arange(2_000)
+  np.random.RandomState(0).shuffle(order)
+  train, valid = sources.build(config)
+  np.testing.assert_array_equal(train.indices, order[:1_800])
+  np.testing.assert_array_equal(valid.indices, order[1_800:])
+  config.data.train_subset = 100
+  subset, _ = sources.build(config)
+  np.testing.assert_array_equal(subset.indices, order[:100])

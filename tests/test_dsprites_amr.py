@@ -145,3 +145,14 @@ def test_one_amr_step_pays_the_summed_bce():
   np.testing.assert_allclose(float(losses.reconstruction(x, x_hat, 'bce_sum')), expected,
                              rtol=1e-5)
   assert new.params['encoder']['Dense_2']['kernel'].shape == (256, 10)  # (B, 10) codes.
+
+
+def test_discriminator_kernels_start_he_normal_not_normalised():
+  """Their kaiming_init writes D's raw weights, which torch's spectral_norm divides on the fly;
+  flax's SpectralNorm would store W / sigma (Conv_1 std ~0.042 instead of He's 0.0625)."""
+  objective = objectives.get_objective(dsprites_config(), (64, 64, 1))
+  params = objective.init(jax.random.key(0)).params['disc']
+  for name, fan_in in (('Conv_1', 4 * 4 * 32), ('Conv_2', 4 * 4 * 32), ('Dense_0', 512),
+                       ('Dense_1', 256)):
+    kernel = np.asarray(params[name]['kernel'])
+    assert abs(kernel.std() / math.sqrt(2 / fan_in) - 1) < 0.05, (name, kernel.std())

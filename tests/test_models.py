@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 from flax import linen as nn
 
+from configs import base
+from mixres import models
 from mixres.models import convnets
 
 
@@ -131,8 +133,10 @@ def test_reference_init_statistics():
                                )['params']
   d_vars = disc.init(jax.random.key(2), x)
   # flax's SpectralNorm stores W / sigma at init; Objective.init redraws the raw torch kernel.
-  d_params = convnets.torch_default_spectral_kernels(jax.random.key(3), d_vars['params'],
-                                                     d_vars['spectral'])
+  config = base.get_config()
+  config.model.init = 'reference'
+  d_params = models.redraw_spectral_kernels(config, jax.random.key(3), d_vars['params'],
+                                            d_vars['spectral'])
   scales = []
   for path, leaf in _kernels(params):
     if path[-1] == 'kernel':
@@ -163,8 +167,8 @@ def test_reference_init_statistics():
 
 
 def test_objective_init_gives_d_the_raw_torch_kernels():
-  """Through Objective.init: 'reference' D kernels are U(+-1/sqrt(fan_in)), not W / sigma."""
-  from configs import base
+  """Through Objective.init: 'reference' D kernels are U(+-1/sqrt(fan_in)), not W / sigma; the
+  probe torch's nn.Linear default."""
   from mixres import objectives
   stds = {}
   for scheme in ('flax', 'reference'):
@@ -173,5 +177,11 @@ def test_objective_init_gives_d_the_raw_torch_kernels():
     params = objectives.get_objective(config, (32, 32, 3)).init(jax.random.key(0)).params
     kernel = np.asarray(params['disc']['Conv_4']['kernel'])  # (3, 3, 32, 32), fan_in 288.
     stds[scheme] = kernel.std()
+    probe = params['probe']['Dense_0']  # 32 inputs: bound 1/sqrt(32) for weight and bias.
+    if scheme == 'reference':
+      for leaf in (probe['kernel'], probe['bias']):
+        assert np.abs(leaf).max() <= 32**-0.5 and np.abs(leaf).max() > 0.5 * 32**-0.5
+    else:
+      assert not np.asarray(probe['bias']).any()
   np.testing.assert_allclose(stds['reference'], 1 / np.sqrt(288) / np.sqrt(3), rtol=0.05)
   assert abs(stds['flax'] / stds['reference'] - 1) > 0.1

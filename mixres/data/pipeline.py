@@ -171,13 +171,17 @@ class _EpochBatches:
       check_augment(self.augment)
     self.process_index, self.process_count = process_index, process_count
     self.clock = EpochClock(len(source), batch_size, 'epoch')
+    self._orders = {}  # epoch -> permutation, the last two (reader threads straddle epochs).
 
   def __len__(self) -> int:
     return sys.maxsize  # Endless, as the stream.
 
-  @functools.lru_cache(maxsize=2)
   def _order(self, epoch: int) -> np.ndarray:
-    return np.random.default_rng((self.seed, epoch)).permutation(len(self.source))
+    if epoch not in self._orders:
+      order = np.random.default_rng((self.seed, epoch)).permutation(len(self.source))
+      self._orders = {e: o for e, o in self._orders.items() if e >= epoch - 1}
+      self._orders[epoch] = order
+    return self._orders[epoch]
 
   def __getitem__(self, index: int) -> dict[str, np.ndarray]:
     epoch, within = divmod(int(index), self.clock.batches_per_epoch)

@@ -8,6 +8,7 @@ functions here, so adding a family is one module with `build_autoencoder` and
 import types
 
 import flax.linen as nn
+import jax
 import ml_collections
 
 from mixres.models import betavae
@@ -39,6 +40,42 @@ def _family(config: ml_collections.ConfigDict, image_shape: tuple[int, ...]) -> 
                      f'{m.entry_padding!r} are choices of the acai family, not of '
                      f"config.model.arch={arch!r}: use 'flax' and 0")
   return ARCHITECTURES[arch]
+
+
+def redraw_spectral_kernels(config: ml_collections.ConfigDict, key: jax.Array, params: dict,
+                            spectral: dict) -> dict:
+  """`params` with every spectrally normalised kernel drawn from the family's own initialiser.
+
+  flax.linen.SpectralNorm writes W / sigma(W) into the params when it initialises, where torch's
+  spectral norm (and the reference code) keeps the raw draw W and divides on the fly. The forward
+  is the same either way (W / sigma is scale-free), but Adam's steps are a fixed size, so the
+  weights' scale sets how fast D moves. A family that follows a torch reference says what its
+  raw kernels start from (`spectral_kernel_init(config)`); the others keep flax's. The
+  'spectral' collection names each wrapped kernel ('<layer>/kernel/u' under its SpectralNorm
+  module, mirrored in the params' nesting).
+  """
+  family = ARCHITECTURES.get(config.model.arch)
+  init = getattr(family, 'spectral_kernel_init', lambda config: None)(config)
+  if init is None:
+    return params
+  params = jax.tree.map(lambda a: a, params)  # A copy to write into.
+  paths = []
+
+  def walk(tree, prefix):
+    for name, value in tree.items():
+      if hasattr(value, 'items'):
+        walk(value, prefix if name.startswith('SpectralNorm_') else prefix + (name,))
+      elif name.endswith('/u'):
+        paths.append(prefix + tuple(name.split('/')[:-1]))
+
+  walk(spectral, ())
+  for i, path in enumerate(sorted(paths)):
+    node = params
+    for name in path[:-1]:
+      node = node[name]
+    kernel = node[path[-1]]
+    node[path[-1]] = init(jax.random.fold_in(key, i), kernel.shape, kernel.dtype)
+  return params
 
 
 def tanh_output(config: ml_collections.ConfigDict) -> bool:

@@ -82,42 +82,11 @@ def _spectral_conv(features: int, fan_in: int, init: str) -> nn.Conv:
   """A conv that D wraps in spectral norm; 'reference' gives its bias torch's default init.
 
   Its kernel cannot be given one here: flax's SpectralNorm stores the normalised kernel W/sigma
-  at init, so `torch_default_spectral_kernels` redraws it after init.
+  at init, so Objective.init redraws it (`spectral_kernel_init`, models.redraw_spectral_kernels).
   """
   if init == 'reference':
     return nn.Conv(features, (3, 3), padding='SAME', bias_init=torch_default_uniform(fan_in))
   return _conv(features, 3)
-
-
-def torch_default_spectral_kernels(key: jax.Array, params: dict, spectral: dict) -> dict:
-  """`params` with every spectrally normalised kernel redrawn from torch's default init.
-
-  flax.linen.SpectralNorm writes W / sigma(W) into the params when it initialises, where torch's
-  (and the AMR code's) spectral norm keeps the raw draw W and divides on the fly. The forward is
-  the same either way (W / sigma is scale-free), but Adam's steps are a fixed size, so the
-  weights' scale sets how fast D moves. The 'spectral' collection names each wrapped kernel
-  ('<layer>/kernel/u' under its SpectralNorm module, mirrored in the params' nesting).
-  """
-  params = jax.tree.map(lambda a: a, params)  # A copy to write into.
-  paths = []
-
-  def walk(tree, prefix):
-    for name, value in tree.items():
-      if hasattr(value, 'items'):
-        walk(value, prefix if name.startswith('SpectralNorm_') else prefix + (name,))
-      elif name.endswith('/u'):
-        paths.append(prefix + tuple(name.split('/')[:-1]))
-
-  walk(spectral, ())
-  for i, path in enumerate(sorted(paths)):
-    node = params
-    for name in path[:-1]:
-      node = node[name]
-    kernel = node[path[-1]]
-    fan_in = math.prod(kernel.shape[:-1])  # k * k * C_in (conv) or C_in (dense).
-    node[path[-1]] = torch_default_uniform(fan_in)(jax.random.fold_in(key, i), kernel.shape,
-                                                   kernel.dtype)
-  return params
 
 
 def _entry_conv(features: int, init: str, entry_padding: int) -> nn.Conv:
@@ -240,6 +209,17 @@ def spectral(layer: nn.Module, update_stats: bool) -> Callable[[jax.Array], jax.
   """`layer` with spectral norm, one power iteration per call, state in 'spectral'."""
   norm = nn.SpectralNorm(layer, n_steps=1, collection_name='spectral')
   return lambda x: norm(x, update_stats=update_stats)
+
+
+def spectral_kernel_init(config: ml_collections.ConfigDict) -> Callable | None:
+  """What D's spectrally normalised kernels start from: torch's default under 'reference'.
+
+  torch.nn.Conv2d's default (kaiming_uniform, a = sqrt(5)) is U(-1/sqrt(fan_in), 1/sqrt(fan_in)),
+  variance scaling 1/3 over fan_in; None keeps flax's (the stored W / sigma).
+  """
+  if config.model.init == 'reference':
+    return nn.initializers.variance_scaling(1 / 3, 'fan_in', 'uniform')
+  return None
 
 
 def check_model_fields(m: ml_collections.ConfigDict) -> None:

@@ -59,6 +59,13 @@ def check_image_size(image_size: int) -> None:
         f'must be a multiple of {DOWNSAMPLING} (dSprites: 64)')
 
 
+def spectral_kernel_init(config: ml_collections.ConfigDict):
+  """D's spectrally normalised kernels start He normal as every other layer: their kaiming_init
+  writes the raw weight that torch's spectral_norm divides on the fly (flax stores W / sigma)."""
+  del config
+  return _HE_NORMAL
+
+
 def _conv(features: int) -> nn.Conv:
   return nn.Conv(features, (4, 4), strides=(2, 2), padding=_CONV_PADDING, kernel_init=_HE_NORMAL)
 

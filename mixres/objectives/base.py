@@ -18,7 +18,6 @@ import numpy as np
 import optax
 
 from mixres import models
-from mixres.models import convnets
 from mixres.models import probe as probe_lib
 from mixres.objectives import losses
 from mixres.state import TrainState
@@ -67,7 +66,9 @@ class Objective:
     self.optimizers = {group: adam_l2(config.optim) for group in self.groups}
     self.num_classes = config.data.num_classes
     if self.num_classes:
-      self.networks['probe'] = probe_lib.LinearProbe(self.num_classes)
+      # 'reference': torch's nn.Linear default, as the AMR code's probe (linear_legacy.py).
+      self.networks['probe'] = probe_lib.LinearProbe(
+          self.num_classes, torch_init=config.model.get('init', 'flax') == 'reference')
       self.optimizers['probe'] = adam_l2(config.optim, lr=config.probe_lr)
 
   # ---------------------------------------------------------------------------------------------
@@ -95,9 +96,10 @@ class Objective:
     for i, (name, module) in enumerate(sorted(self.networks.items())):
       variables = dict(module.init(jax.random.fold_in(init_rng, i), inputs[name]))
       params[name] = variables.pop('params')
-      if self.config.model.init == 'reference' and 'spectral' in variables:
-        params[name] = convnets.torch_default_spectral_kernels(
-            jax.random.fold_in(init_rng, 1000 + i), params[name], variables['spectral'])
+      if 'spectral' in variables:  # Raw kernels where the family follows a torch reference.
+        params[name] = models.redraw_spectral_kernels(
+            self.config, jax.random.fold_in(init_rng, 1000 + i), params[name],
+            variables['spectral'])
       if variables:
         collections[name] = variables
     opt_state = {group: opt.init(self.group_params(params, group))
