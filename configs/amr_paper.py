@@ -123,12 +123,12 @@ def epochs(setting: str, row: str) -> int:
     return PAPER_EPOCHS[setting]
   return SCRIPT_EPOCHS[setting][row]
 
+
 # How a published number was computed where our default differs: Table 4's FactorVAE numbers came
 # from the authors' own metric code (tools.py dsprite_disentanglement_fv: training votes, last
 # factor never counted, at most 80), protocol 'amr_authors' of mixres/evaluation/disentanglement.py.
 # mixres.report sets them only beside that protocol and names the protocol in the column header.
 PUBLISHED_PROTOCOL = {'dsprites': 'amr_authors'}
-
 
 LOCAL_STEPS = 500  # The `local` variant: a few minutes on a 2-core CPU (BENCHMARKS.md).
 

@@ -22,7 +22,7 @@ mnist_sweep() {
   for seed in $seeds; do for row in ae_gan mixup2 bern2 mixup3; do
     python -m mixres.main --config="configs/amr_mnist.py:$row,local" \
       --workdir="$root/mnist/${row}_seed$seed" --config.seed="$seed" \
-      --config.data.path="$mnist" --config.data.valid_fraction=0.2
+      --config.data.path="$mnist" --config.data.valid_size=2000
   done; done
 }
 

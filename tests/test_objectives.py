@@ -147,7 +147,8 @@ def test_generator_outputs_are_constants_for_the_discriminator(objective):
   with_g, _ = step_fn(obj)(state, data, update_generator=True)
   without_g, _ = step_fn(obj)(state, data, update_generator=False)
   assert changed(state.params, with_g.params)['encoder']
-  for a, b in zip(jax.tree.leaves(with_g.params['disc']), jax.tree.leaves(without_g.params['disc'])):
+  disc_params = (with_g.params['disc'], without_g.params['disc'])
+  for a, b in zip(*map(jax.tree.leaves, disc_params)):
     np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
   # And the generator's update equals the gradient of its own loss alone (D held fixed).
   # One jitted function each: op-by-op eager convolutions on XLA:CPU cost far more than a compile.
