@@ -21,8 +21,8 @@ from mixres import metric_writers
 from mixres import objectives
 from mixres import parallel
 from mixres.data import pipeline
-from mixres.evaluation import cadence
 from mixres.data import sources
+from mixres.evaluation import cadence
 
 
 def validate(config: ml_collections.ConfigDict) -> None:
@@ -81,8 +81,7 @@ class Experiment:
           f"config.data.batching='epoch' ends each epoch with a batch of "
           f'{self.clock.last_batch_size()}, which {self.mesh.size} devices cannot share '
           "evenly; use config.data.batching='stream' (or fewer devices)")
-    evaluation.check_names(config)
-    self.cadences = cadence.build(config, config.eval.evaluators)
+    self.cadences = cadence.build(config, config.eval.evaluators)  # Before any evaluator's work.
     self.evaluators = evaluation.build(config, self.objective, self.mesh, self.valid_source)
     self.checkpointer = checkpoint.Checkpointer(os.path.join(workdir, 'checkpoints'),
                                                 config.keep_checkpoints)

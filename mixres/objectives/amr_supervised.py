@@ -104,7 +104,8 @@ class SupervisedAMR(amr.AMR):
   """AMR + a learned class mixer whose decoded mixes D's auxiliary classifier must agree with."""
 
   groups = {'generator': ('encoder', 'decoder', 'class_mixer'), 'disc': ('disc',)}
-  spectral_updates = ('per_step',)  # Its own update below; the reference mode is AMR's.
+  # Its own update below does not count the reference's D forwards (no table runs this loop).
+  spectral_updates = ('per_step',)
 
   def __init__(self, config, image_shape):
     _check_config(config)
