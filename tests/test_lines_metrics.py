@@ -28,8 +28,31 @@ def test_smoothness_hand_computed():
   # Two equal halves of the change in two steps: max step / total = 1/2.
   halves = np.array([[0.0] * 5 + [0.5] * 5 + [1.0] * 6])
   np.testing.assert_allclose(lines.smoothness(halves), [0.5 - 1.0 / 15])
-  # No change at all has no direction: counted as 0, not NaN.
-  np.testing.assert_array_equal(lines.smoothness(np.full((1, STEPS), 2.0)), [0.0])
+  # No change at all has no direction: NaN for the interpolation (ACAI's smoothness_score).
+  assert np.isnan(lines.smoothness(np.full((1, STEPS), 2.0))).all()
+
+
+def test_mean_smoothness_as_acai_and_nan_when_nothing_is_defined(bank):
+  """AUDIT.md C1: undefined interpolations add 0 over all of them; all undefined is NaN, not 0."""
+  scores = np.array([0.5, np.nan, 0.1, np.nan])
+  np.testing.assert_allclose(lines.mean_smoothness(scores), 0.6 / 4)
+  assert np.isnan(lines.mean_smoothness(np.full(3, np.nan)))
+  # A decoder that ignores its code draws the same line all along every path.
+  x = procedural.render_lines(np.array([grid_angle(1234)]))
+  constant = np.broadcast_to(x[None], (4, STEPS, 32, 32, 1))
+  result = lines.score_interpolations(constant, bank)
+  assert np.isnan(result['lines/smoothness']) and result['lines/undefined_fraction'] == 1.0
+  np.testing.assert_allclose(result['lines/mean_distance'], 0.0, atol=1e-9)
+
+
+def test_nearest_angle_is_found_in_float64(bank):
+  """AUDIT.md C2: every reference line is its own nearest, to the exact index (float32 dot
+  products tie between neighbours and return lines up to two steps away)."""
+  angles, _ = bank
+  index = np.arange(0, lines.NUM_REFERENCE, 37)
+  images = procedural.render_lines(angles[index])
+  _, nearest = lines.nearest_lines(images, bank)
+  np.testing.assert_array_equal(nearest, angles[index])
 
 
 def test_smoothness_unwraps_through_zero():

@@ -8,8 +8,14 @@ nearest of 10,000 reference lines (angles evenly spaced over [0, 2 pi)) by cosin
   ACAI paper reports it x 10^-3). Images are compared as the model sees them, in [-1, 1].
 - Smoothness: the nearest line's angle along each interpolation, unwrapped; the largest step
   divided by the total change, minus 1/15, so that an even walk scores 0 and an abrupt switch
-  1 - 1/15. An interpolation whose angle changes by less than 1e-4 in total counts as 0.
+  1 - 1/15. An interpolation whose angle changes by less than 1e-4 in total has no direction:
+  as ACAI's `line_eval` (lib/eval.py:56-112 of brain-research/acai), it adds 0 to the sum that
+  is divided by all interpolations, and when no interpolation is defined the mean is NaN, not 0
+  (a decoder that ignores its code would otherwise score a perfect 0). The share of undefined
+  interpolations is logged as lines/undefined_fraction.
 
+The nearest reference line is searched in float64, as ACAI's scipy `cdist`: in float32 the dot
+products of neighbouring reference lines tie, which moves the angle by up to two steps.
 Perfect interpolations score 0 on both.
 """
 
@@ -33,7 +39,7 @@ def reference_lines(image_size: int = 32, count: int = NUM_REFERENCE
 
 def _unit_rows(images: np.ndarray) -> np.ndarray:
   rows = np.asarray(images, np.float64).reshape(len(images), -1)
-  return (rows / np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-12)).astype(np.float32)
+  return rows / np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-12)
 
 
 def nearest_lines(images: np.ndarray, bank: tuple[np.ndarray, np.ndarray]
@@ -42,33 +48,40 @@ def nearest_lines(images: np.ndarray, bank: tuple[np.ndarray, np.ndarray]
   angles, vectors = bank
   distance, nearest = [], []
   for start in range(0, len(images), _CHUNK):
-    rows = _unit_rows(images[start:start + _CHUNK])
-    best = np.argmax(rows @ vectors.T, axis=1)  # float32 search over (n, N)...
+    cosine = _unit_rows(images[start:start + _CHUNK]) @ vectors.T  # (n, N), float64.
+    best = np.argmax(cosine, axis=1)
     nearest.append(angles[best])
-    # ...and the winner's distance in float64: float32 dot products are off by ~4e-6, a few
-    # percent of a good model's mean distance (ACAI: 2.4e-4).
-    cosine = np.einsum('nd,nd->n', rows.astype(np.float64), vectors[best].astype(np.float64))
-    distance.append(np.maximum(1.0 - cosine, 0.0))
+    distance.append(np.maximum(1.0 - cosine[np.arange(len(best)), best], 0.0))
   return np.concatenate(distance), np.concatenate(nearest)
 
 
 def smoothness(angles: np.ndarray) -> np.ndarray:
-  """Smoothness of each interpolation from its angles (P, S) along the path; 0 is perfect."""
+  """Smoothness of each interpolation from its angles (P, S) along the path; 0 is perfect, NaN
+  where the angle changes by less than MIN_TOTAL_CHANGE in total (no direction to be smooth in).
+  """
   angles = np.unwrap(np.asarray(angles, np.float64), axis=1)
   total = np.abs(angles[:, -1] - angles[:, 0])
   steps = np.abs(np.diff(angles, axis=1))
   defined = total >= MIN_TOTAL_CHANGE
   score = steps.max(axis=1) / np.where(defined, total, 1.0) - 1.0 / (angles.shape[1] - 1)
-  return np.where(defined, score, 0.0)
+  return np.where(defined, score, np.nan)
+
+
+def mean_smoothness(scores: np.ndarray) -> float:
+  """ACAI's mean: the defined scores summed over all interpolations; NaN if none is defined."""
+  defined = ~np.isnan(scores)
+  return float(np.sum(scores[defined]) / len(scores)) if defined.any() else float('nan')
 
 
 def score_interpolations(images: np.ndarray, bank: tuple[np.ndarray, np.ndarray]
                          ) -> dict[str, float]:
-  """Mean Distance and Smoothness of decoded interpolations (P, S, H, W, 1)."""
+  """Mean Distance, Smoothness and the undefined share of interpolations (P, S, H, W, 1)."""
   pairs, steps = images.shape[:2]
   distance, angles = nearest_lines(images.reshape(pairs * steps, *images.shape[2:]), bank)
+  scores = smoothness(angles.reshape(pairs, steps))
   return {'lines/mean_distance': float(distance.mean()),
-          'lines/smoothness': float(smoothness(angles.reshape(pairs, steps)).mean())}
+          'lines/smoothness': mean_smoothness(scores),
+          'lines/undefined_fraction': float(np.isnan(scores).mean())}
 
 
 class LinesInterpolation:
