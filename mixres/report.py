@@ -33,6 +33,9 @@ _METRIC = flags.DEFINE_string('metric', 'best/probe/val_accuracy', 'metrics.json
 _SCALE = flags.DEFINE_float('scale', 100.0, 'multiply values by this (100: accuracy in %)')
 _PUBLISHED = flags.DEFINE_bool('published', False, "add the AMR paper's numbers beside ours")
 _DIGITS = flags.DEFINE_integer('digits', 2, 'decimals in the table')
+_MEDIAN_OF_LAST = flags.DEFINE_integer(
+    'median_of_last', 1, "each run's value: the median of its last N logged values of the "
+    "metric (ACAI's Table 1: 20); 1: the last value")
 
 # FactorVAE metric -> the protocol that computed it (disentanglement.PROTOCOLS, kept here so
 # that reports load no JAX; tests/test_report.py checks that the two agree).
@@ -64,15 +67,19 @@ def find_runs(roots: Iterable[str]) -> list[str]:
   return sorted(runs)
 
 
-def last_value(metrics_path: str, metric: str) -> float | None:
-  """The metric's last logged value in a metrics.jsonl file, or None if it was never logged."""
-  value = None
+def last_value(metrics_path: str, metric: str, median_of: int = 1) -> float | None:
+  """The metric's last logged value in a metrics.jsonl file, or the median of its last
+  `median_of` values (ACAI reports the median of the last 20 evaluations of each run, AUDIT.md
+  C3); None if it was never logged."""
+  if median_of < 1:
+    raise ValueError(f'--median_of_last={median_of} must be >= 1')
+  values = []
   with open(metrics_path) as f:
     for line in f:
       record = json.loads(line)
       if metric in record:
-        value = float(record[metric])
-  return value
+        values.append(float(record[metric]))
+  return float(np.median(values[-median_of:])) if values else None
 
 
 def _label(config: dict[str, Any]) -> str:
@@ -90,13 +97,14 @@ def run_cell(config: dict[str, Any]) -> tuple[str, str]:
   return config['data']['name'], _label(config)
 
 
-def collect(runs: Sequence[str], metric: str) -> dict[tuple[str, str], list[tuple[float, float]]]:
-  """(column, row) -> [(lambda, value)] for every run that logged the metric."""
+def collect(runs: Sequence[str], metric: str, median_of: int = 1
+            ) -> dict[tuple[str, str], list[tuple[float, float]]]:
+  """(column, row) -> [(lambda, value)] for every run that logged the metric (`last_value`)."""
   cells = collections.defaultdict(list)
   for run in runs:
     with open(os.path.join(run, 'config.json')) as f:
       config = json.load(f)
-    value = last_value(os.path.join(run, 'metrics.jsonl'), metric)
+    value = last_value(os.path.join(run, 'metrics.jsonl'), metric, median_of)
     if value is not None:
       cells[run_cell(config)].append((float(config.get('lam', 0.0)), value))
   return cells
@@ -154,11 +162,17 @@ def main(argv: Sequence[str]) -> None:
     runs = find_runs(roots)
   except FileNotFoundError as e:
     raise SystemExit(f'mixres.report: {e}') from None
-  cells = collect(runs, _METRIC.value)
+  try:
+    cells = collect(runs, _METRIC.value, _MEDIAN_OF_LAST.value)
+  except ValueError as e:
+    raise SystemExit(f'mixres.report: {e}') from None
   if not cells:
     raise SystemExit(f'mixres.report: no run under {", ".join(roots)} logged '
                      f'--metric={_METRIC.value!r} ({len(runs)} runs found)')
-  print(f'{_METRIC.value} x {_SCALE.value:g}, mean +- std over runs ({len(runs)} runs)\n')
+  per_run = (f'median of its last {_MEDIAN_OF_LAST.value} values'
+             if _MEDIAN_OF_LAST.value > 1 else 'its last value')
+  print(f'{_METRIC.value} x {_SCALE.value:g}, each run {per_run}, mean +- std over runs '
+        f'({len(runs)} runs)\n')
   print(table(cells, _SCALE.value, _DIGITS.value, _METRIC.value if _PUBLISHED.value else '',
               _METRIC.value))
 

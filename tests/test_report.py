@@ -115,3 +115,27 @@ def test_command_line(tmp_path):
       f"mixres.report: no run under {tmp_path} logged --metric='x' (1 runs found)"]
   np.testing.assert_equal(report.last_value(os.path.join(tmp_path, 'r', 'metrics.jsonl'), 'x'),
                           None)
+
+
+def test_median_of_the_last_n_evaluations_per_run(tmp_path):
+  """AUDIT.md C3: ACAI's Table 1 takes each run's median over its last 20 evaluations, then the
+  mean over runs; the last value alone is the default."""
+  write_run(str(tmp_path), 'a', [float(v) for v in range(1, 31)], setting='svhn:bern2')
+  write_run(str(tmp_path), 'b', [float(v) for v in range(1, 31)][::-1], setting='svhn:bern2')
+  metrics = os.path.join(tmp_path, 'a', 'metrics.jsonl')
+  assert report.last_value(metrics, 'best/probe/val_accuracy') == 30.0
+  assert report.last_value(metrics, 'best/probe/val_accuracy', median_of=20) == 20.5  # 11..30
+  assert report.last_value(metrics, 'best/probe/val_accuracy', median_of=100) == 15.5  # All.
+  runs = report.find_runs([str(tmp_path)])
+  cells = report.collect(runs, 'best/probe/val_accuracy', median_of=20)
+  # Run b counts down, 30 to 1: its last 20 are 20..1, median 10.5.
+  assert sorted(v for _, v in cells[('svhn', 'bern2')]) == [10.5, 20.5]
+  env = {**os.environ, 'PYTHONPATH': os.getcwd()}
+  out = subprocess.run([sys.executable, '-m', 'mixres.report', str(tmp_path), '--scale=1',
+                        '--median_of_last=20'], capture_output=True, text=True, env=env,
+                       check=True).stdout
+  assert 'each run median of its last 20 values' in out and '15.50 +- 5.00 (n=2)' in out
+  bad = subprocess.run([sys.executable, '-m', 'mixres.report', str(tmp_path),
+                        '--median_of_last=0'], capture_output=True, text=True, env=env)
+  assert bad.returncode == 1
+  assert bad.stderr.strip().splitlines() == ['mixres.report: --median_of_last=0 must be >= 1']
