@@ -33,7 +33,7 @@ ROWS = {
     # Dotted keys set a method's own section. The AMR authors' ACAI (their acai_f3): BCE critic
     # on 2 min(alpha, 1 - alpha), AMR's spectral-norm D, L1 reconstruction weighted by lambda.
     'acai': {'objective': 'acai', 'acai.variant': 'amr', 'acai.critic': 'spectral',
-             'acai.recon': 'l1'},
+             'acai.recon': 'l1', 'acai.partner': 'permutation'},
     # Table 4's beta-VAE as the authors ran it (their models/vae.py): beta = 100, the summed BCE of
     # a tanh decoder (:21-22), the encoder's second half read as the std (:51-52), KL averaged
     # over batch and code dimensions (:75). Needs configs/amr_dsprites.py's tanh networks.

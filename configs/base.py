@@ -131,6 +131,10 @@ def get_config() -> ml_collections.ConfigDict:
   config.acai.recon = 'l2'  # ACAI paper and code: mean squared error; AMR code: 'l1'.
   config.acai.lam = 0.5  # 'paper': weight of ||d(g(mix))||^2 in the AE loss (ACAI's lambda).
   config.acai.gamma = 0.2  # 'paper': the critic's real term sees gamma x + (1 - gamma) g(f(x)).
+  # Each example's partner: 'reversed' (ACAI code: the batch reversed, never itself in an even
+  # batch) or 'permutation' (the AMR authors' acai_f3: a random permutation).
+  config.acai.partner = 'reversed'
+
   config.gaia = ml_collections.ConfigDict()  # REFERENCE.md section 3.
   config.gaia.alpha_std = 0.25  # Interpolation alpha ~ N(0.5, std) per pair, unclipped (code: std).
   config.gaia.slope = 20.0  # Slope of the sigmoid balancing losses and learning rates (paper).

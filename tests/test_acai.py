@@ -103,7 +103,10 @@ def mixes(run):
   alpha_key, partner_key = jax.random.split(jax.random.fold_in(state.rng, state.step))
   alpha = obj.sample_alpha(alpha_key, x.shape[0])
   codes = obj.encode(state.params, x)
-  partner = mixers.partners(partner_key, codes, 2)[1]
+  if obj.config.acai.partner == 'reversed':
+    partner = codes[::-1]
+  else:
+    partner = mixers.partners(partner_key, codes, 2)[1]
   a = alpha[:, None, None, None]
   mixed = obj.decode(state.params, a * codes + (1 - a) * partner)
   return np.asarray(alpha), np.asarray(obj.decode(state.params, codes)), np.asarray(mixed)
@@ -227,3 +230,20 @@ def test_lines_end_to_end(paper, tmp_path):
                'lines/mean_distance', 'lines/smoothness'):
     assert np.isfinite(summary[name]), name
   assert 0.0 <= summary['probe/val_accuracy'] <= 1.0
+
+
+def test_partner_is_the_reversed_batch_as_acai_or_a_permutation_as_the_amr_authors(paper):
+  """AUDIT.md B8: ACAI's acai.py:64 mixes encode with encode[::-1] (never itself in an even
+  batch); the AMR authors' ACAI row keeps their torch.randperm."""
+  codes = jnp.arange(8.0).reshape(8, 1, 1, 1)
+  key = jax.random.PRNGKey(3)
+  np.testing.assert_array_equal(paper.obj.partner(key, codes)[:, 0, 0, 0], np.arange(8)[::-1])
+  permuting = acai.ACAI(lines_config(partner='permutation'), (32, 32, 1))
+  permuted = np.asarray(permuting.partner(key, codes)[:, 0, 0, 0])
+  np.testing.assert_array_equal(permuted, np.asarray(mixers.partners(key, codes, 2)[1, :, 0, 0, 0]))
+  assert sorted(permuted) == list(range(8))
+  from configs import amr_svhn
+  assert amr_svhn.get_config('acai').acai.partner == 'permutation'
+  assert lines.get_config('acai').acai.partner == 'reversed'
+  with pytest.raises(ValueError, match=r"config.acai.partner='self' is not a partner; choose"):
+    acai.ACAI(lines_config(partner='self'), (32, 32, 1))

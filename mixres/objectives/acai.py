@@ -3,8 +3,10 @@
 A critic looks at decoded mixes g(alpha f(x) + (1 - alpha) f(x')) of a code and a random batch
 partner's and tries to tell how mixed they are; the autoencoder tries to make every mix look
 unmixed. REFERENCE.md section 2; the AMR paper (section 3 and Tables 1 to 3) for 'amr'. The
-partner x' is a random permutation of the batch (mixers.partners, as the AMR code; the ACAI code
-pairs the batch with its reverse, the same thing for a shuffled batch bar the odd middle one).
+partner x' (`config.acai.partner`) is the batch reversed, 'reversed' (the ACAI code, acai.py:64
+of brain-research/acai: `encode[::-1]`, so no example of an even batch meets itself), or a
+random permutation of it, 'permutation' (the AMR authors' acai_f3.py: `torch.randperm`, which
+leaves about one example a batch mixed with itself, a plain reconstruction labelled mixed).
 
 `config.acai.variant`:
 - 'paper' (default; the ACAI paper and its code): alpha ~ U(0, 1) folded to 0.5 - |alpha - 0.5|,
@@ -40,6 +42,7 @@ from mixres.objectives import losses
 
 VARIANTS = ('paper', 'amr')
 CRITICS = ('encoder', 'spectral')
+PARTNERS = ('reversed', 'permutation')
 
 
 def fold_alpha(u: jax.Array) -> jax.Array:
@@ -80,6 +83,9 @@ class ACAI(base.Objective):
     if cfg.recon not in losses.RECONSTRUCTIONS:
       raise ValueError(f'config.acai.recon={cfg.recon!r} is not a reconstruction loss; choose '
                        f'one of: {", ".join(losses.RECONSTRUCTIONS)}')
+    if cfg.partner not in PARTNERS:
+      raise ValueError(f'config.acai.partner={cfg.partner!r} is not a partner; choose one of: '
+                       f'{", ".join(PARTNERS)}')
     if cfg.lam < 0:
       raise ValueError(f'config.acai.lam={cfg.lam} must be >= 0 (the adversarial weight)')
     if not 0.0 <= cfg.gamma <= 1.0:
@@ -119,10 +125,16 @@ class ACAI(base.Objective):
     u = jax.random.uniform(key, (batch_size,))
     return fold_alpha(u) if self.variant == 'paper' else u
 
+  def partner(self, key: jax.Array, codes: jax.Array) -> jax.Array:
+    """The codes each example is mixed with: the batch reversed or randomly permuted."""
+    if self.config.acai.partner == 'reversed':
+      return codes[::-1]
+    return mixers.partners(key, codes, 2)[1]
+
   def generate(self, params, x, alpha, partner_key):
     """(f(x), g(f(x)), g(alpha f(x) + (1 - alpha) f(x_partner))); one decoder call."""
     codes = self.encode(params, x)
-    partner = mixers.partners(partner_key, codes, 2)[1]  # A random permutation of the batch.
+    partner = self.partner(partner_key, codes)
     a = alpha.reshape((-1,) + (1,) * (codes.ndim - 1))
     mixed = a * codes + (1.0 - a) * partner
     x_hat, x_mix = jnp.split(self.decode(params, jnp.concatenate([codes, mixed])), 2)
