@@ -9,7 +9,7 @@
 
 Networks (appendix 5.1): 6 ReLU layers of 256 units in each of encoder and decoder, for G and
 for D, a 2-d code (model.arch 'mlp'). Optimiser: the GAIA code's Adam (TF defaults, lr 1e-4, no
-weight decay; its epsilon 1.0 is not modelled, see mixres/objectives/gaia.py). The paper gives
+weight decay; epsilon 1e-8, which its training notebook passes). The paper gives
 no batch size or length for these runs: batch 64 and 20,000 steps are our choice.
 Data: 10,000 points, 10% held out. Evaluation: 'toy_mixes' (decoded random mixes drawn over the
 data, their distance to it; on the spiral the share on the curve) and, for the toys with
