@@ -65,7 +65,8 @@ def reference_normal(key: jax.Array, shape: tuple[int, ...], dtype=jnp.float32) 
 
 
 def torch_default_uniform(fan_in: int) -> Callable:
-  """torch.nn.Conv2d's default init for weight and bias: U(-1/sqrt(fan_in), 1/sqrt(fan_in))."""
+  """torch's default init of Conv2d, ConvTranspose2d and Linear weights and biases:
+  U(-1/sqrt(fan_in), 1/sqrt(fan_in))."""
   bound = 1.0 / math.sqrt(fan_in)
   return lambda key, shape, dtype=jnp.float32: jax.random.uniform(key, shape, dtype, -bound,
                                                                   bound)

@@ -27,8 +27,6 @@ decoder 249,953) and the discriminator 247,169 at 32 channels, 526,337 at 64
 (tests/test_dsprites_amr.py has the arithmetic).
 """
 
-import math
-
 import chex
 import flax.linen as nn
 import jax
@@ -36,6 +34,7 @@ import jax.numpy as jnp
 import ml_collections
 
 from mixres.models.convnets import spectral
+from mixres.models.convnets import torch_default_uniform
 
 CHANNELS = 32  # Every generator conv (konny/model.py:82-88, 106-112).
 HIDDEN = 256  # Both dense layers (konny/model.py:91-93, 99-101).
@@ -74,14 +73,8 @@ def _dense(features: int) -> nn.Dense:
   return nn.Dense(features, kernel_init=_HE_NORMAL)
 
 
-def _torch_uniform(bound: float):
-  def init(key, shape, dtype=jnp.float32):
-    return jax.random.uniform(key, shape, dtype, -bound, bound)
-  return init
-
-
 def _deconv(features: int) -> nn.ConvTranspose:
-  init = _torch_uniform(1.0 / math.sqrt(features * 4 * 4))
+  init = torch_default_uniform(features * 4 * 4)  # torch counts a transposed kernel's outputs.
   return nn.ConvTranspose(features, (4, 4), strides=(2, 2), padding=_DECONV_PADDING,
                           kernel_init=init, bias_init=init)
 

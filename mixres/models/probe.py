@@ -3,6 +3,8 @@
 import flax.linen as nn
 import jax
 
+from mixres.models import convnets
+
 
 class LinearProbe(nn.Module):
   num_classes: int
@@ -14,8 +16,6 @@ class LinearProbe(nn.Module):
   def __call__(self, codes: jax.Array) -> jax.Array:
     flat = codes.reshape(codes.shape[0], -1)
     if self.torch_init:
-      bound = flat.shape[-1] ** -0.5
-      uniform = lambda key, shape, dtype=flat.dtype: jax.random.uniform(key, shape, dtype,
-                                                                        -bound, bound)
+      uniform = convnets.torch_default_uniform(flat.shape[-1])
       return nn.Dense(self.num_classes, kernel_init=uniform, bias_init=uniform)(flat)
     return nn.Dense(self.num_classes)(flat)
