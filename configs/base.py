@@ -228,6 +228,9 @@ def get_config() -> ml_collections.ConfigDict:
   config.eval.disentanglement.factor_vae_batch = 100  # Examples per FactorVAE vote (Kim & Mnih).
   config.eval.disentanglement.beta_vae_batch = 64  # Pairs per beta-VAE vote (Higgins et al.).
   config.eval.disentanglement.scale_examples = 10_000  # Examples for each code dimension's std.
+  # FactorVAE ('kim_mnih'): dimensions with std below this over the data are collapsed and never
+  # voted for (disentanglement_lib's factor_vae_metric.gin: prune_dims.threshold = 0.05).
+  config.eval.disentanglement.prune_std = 0.05
   # FactorVAE protocols scored: 'kim_mnih' (ours: held-out votes, every factor; logged as
   # disentanglement/factor_vae) and/or 'amr_authors' (their tools.py dsprite_disentanglement_fv:
   # training votes, last factor never counted, at most 0.8; .../factor_vae_amr_authors).

@@ -17,7 +17,14 @@ VOTES = dict(num_train=300, num_test=300)
 
 def ground_truth(factors):
   """The factors themselves, with a different scale per dimension and a shuffled order."""
-  return factors[:, [3, 0, 4, 2, 1]] * np.array([0.1, 5.0, 1.0, 3.0, 0.01])
+  return factors[:, [3, 0, 4, 2, 1]] * np.array([0.1, 5.0, 1.0, 3.0, 0.05])
+
+
+def noisy_ground_truth(seed):
+  """Factors in [0, 1) plus noise of std 0.02, dimension j scaled by 10^(0, 2, 5, 3, 1)."""
+  noise = np.random.default_rng(seed)
+  scales = np.array([1.0, 1e2, 1e5, 1e3, 10.0])
+  return lambda f: (f / np.array(SIZES) + 0.02 * noise.standard_normal(f.shape)) * scales
 
 
 def random_codes(seed, dims=6):
@@ -44,6 +51,54 @@ def test_factor_vae_ground_truth_scores_one_random_about_a_fifth():
   assert dis.factor_vae_score(ground_truth, SIZES, np.random.default_rng(1), **VOTES) == 1.0
   score = dis.factor_vae_score(random_codes(2), SIZES, np.random.default_rng(3), **VOTES)
   assert 0.1 < score < 0.32, score
+
+
+def test_factor_vae_divides_by_the_std_of_each_dimension():
+  """With noise, the fixed factor's dimension has the least variance only after each dimension
+  is divided by its std: unnormalised, the small-scale dimension 0 wins most votes."""
+  assert dis.factor_vae_score(noisy_ground_truth(0), SIZES, np.random.default_rng(1),
+                              **VOTES) == 1.0
+  rng = np.random.default_rng(1)
+  unnormalised = [dis.factor_vae_votes(noisy_ground_truth(0), SIZES, np.ones(5), rng, 300, 100)
+                  for _ in range(2)]
+  assert dis.majority_vote_accuracy(*unnormalised, 5, 5) < 0.5
+
+
+def test_factor_vae_scores_held_out_votes_not_training_votes():
+  """Random 20-d codes, 40 training votes: each dimension's majority is fitted to about two votes,
+  so the training votes agree with it about 60% of the time, while a held-out vote agrees with
+  probability 1/5 when its dimension was seen: E = 0.2 (1 - 0.95^40) = 0.174."""
+  code_rng = np.random.default_rng(11)
+  codes = lambda f: code_rng.standard_normal((len(f), 20))
+  score = dis.factor_vae_score(codes, SIZES, np.random.default_rng(12), num_train=40,
+                               num_test=800, scale_examples=1000)
+  assert abs(score - 0.174) < 0.04, score
+  rng = np.random.default_rng(12)
+  scale = dis.code_scale(codes, SIZES, rng, 1000)
+  train = dis.factor_vae_votes(codes, SIZES, scale, rng, 40, 100)
+  assert dis.majority_vote_accuracy(train, train, 20, 5) > 0.45  # What scoring training gives.
+
+
+def test_collapsed_dimensions_are_pruned_below_prune_std():
+  """Factor 4 read by a dimension of std 0.0003 (below disentanglement_lib's 0.05): pruned, its
+  votes fall on the other dimensions, each owned by its own factor, so exactly the held-out
+  votes that fix factor 4 are wrong; with prune_std = 0 the code is perfect again."""
+  def collapsed(f):
+    unit = f / np.array(SIZES)
+    return np.concatenate([unit[:, :4], 1e-3 * unit[:, 4:]], 1)
+
+  score = dis.factor_vae_score(collapsed, SIZES, np.random.default_rng(2), **VOTES)
+  rng = np.random.default_rng(2)  # The same draws, step by step.
+  scale = dis.code_scale(collapsed, SIZES, rng, 10_000)
+  np.testing.assert_array_equal(dis.active_dimensions(scale, 0.05), [1, 1, 1, 1, 0])
+  dis.factor_vae_votes(collapsed, SIZES, scale, rng, 300, 100, 0.05)
+  _, test_factors = dis.factor_vae_votes(collapsed, SIZES, scale, rng, 300, 100, 0.05)
+  assert score == np.mean(test_factors != 4) and 0.7 < score < 0.9
+  assert dis.factor_vae_score(collapsed, SIZES, np.random.default_rng(2), prune_std=0.0,
+                              **VOTES) == 1.0
+  # Every dimension collapsed: 0, as disentanglement_lib scores it.
+  tiny = lambda f: 1e-3 * f
+  assert dis.factor_vae_score(tiny, SIZES, np.random.default_rng(3), **VOTES) == 0.0
 
 
 def test_constant_dimensions_are_never_chosen():
@@ -144,7 +199,7 @@ def rendered_config(protocols=('kim_mnih', 'amr_authors')):
                'split_seed': 0},
       'eval': {'batch_size': 256, 'disentanglement': {
           'seed': 0, 'num_train': 40, 'num_test': 40, 'factor_vae_batch': 20,
-          'beta_vae_batch': 16, 'scale_examples': 500, 'protocols': protocols,
+          'beta_vae_batch': 16, 'scale_examples': 500, 'prune_std': 0.05, 'protocols': protocols,
           'amr_authors_votes': 40, 'amr_authors_batch': 20}}})
 
 
@@ -182,6 +237,10 @@ def test_evaluator_protocols_name_their_scalars():
     with pytest.raises(ValueError, match=r'^config.eval.disentanglement.protocols=.* must list '
                                          r'one or more of: kim_mnih, amr_authors$'):
       dis.Disentanglement(_InkStatistics(), rendered_config(protocols), None, None)
+  config = rendered_config()
+  config.eval.disentanglement.prune_std = -0.1
+  with pytest.raises(ValueError, match=r'^config.eval.disentanglement.prune_std=-0.1 must be >= 0'):
+    dis.Disentanglement(_InkStatistics(), config, None, None)
 
 
 def test_evaluator_needs_dsprites():

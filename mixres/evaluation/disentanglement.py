@@ -5,11 +5,15 @@ Both score an encoder through votes on the ground-truth factors. A code function
 index vectors (n, K) to codes (n, D), rendering and encoding the matching images; the metrics
 themselves never see images, so ground-truth and random codes test them directly.
 
-- FactorVAE ('kim_mnih', the default protocol): codes are divided by their std over the data. A
-  vote fixes one factor k at a random value, draws `batch` examples with the other factors
-  random, and takes d = argmin over code dimensions of the variance of the normalised codes. A
-  majority-vote classifier d -> k is fitted on training votes; the score is its accuracy on
-  held-out votes. Every factor counts.
+- FactorVAE ('kim_mnih', the default protocol): codes are divided by their std over the data,
+  and dimensions whose std is below `prune_std` (disentanglement_lib's gin setting: 0.05) are
+  pruned as collapsed. A vote fixes one factor k at a random value, draws `batch` examples with
+  the other factors random, and takes d = argmin over the kept dimensions of the variance of the
+  normalised codes. A majority-vote classifier d -> k is fitted on training votes; the score is
+  its accuracy on held-out votes. Every factor counts. Two stated rules: a dimension no training
+  vote chose predicts no factor, so held-out votes for it count as wrong (disentanglement_lib's
+  argmax sends it to factor 0 instead, a free 1/K for whatever lands there); a code with every
+  dimension pruned scores 0 (as disentanglement_lib).
 - FactorVAE as the AMR authors scored Table 4 ('amr_authors', `amr_authors_factor_vae_score`):
   their tools.py `dsprite_disentanglement_fv`, which differs in four ways. L = 800 examples a
   vote, 800 votes split evenly over the factors (160 each); the std is taken over those votes'
@@ -50,14 +54,26 @@ def code_scale(code_fn: CodeFn, sizes: tuple[int, ...], rng: np.random.Generator
   return np.std(code_fn(sample_factors(rng, sizes, num_examples)).astype(np.float64), axis=0)
 
 
+def active_dimensions(scale: np.ndarray, prune_std: float) -> np.ndarray:
+  """Bool mask of the code dimensions a vote may choose: std >= prune_std, and never std 0.
+
+  disentanglement_lib's `_prune_dims` keeps std >= threshold on the raw (unnormalised) codes; its
+  FactorVAE gin config sets the threshold to 0.05, which drops VAE dimensions collapsed to the
+  prior. A constant dimension is dropped at any threshold: its normalised variance is 0/0.
+  """
+  return (scale > 0) & (scale >= prune_std)
+
+
 def factor_vae_votes(code_fn: CodeFn, sizes: tuple[int, ...], scale: np.ndarray,
-                     rng: np.random.Generator, num_votes: int, batch: int
-                     ) -> tuple[np.ndarray, np.ndarray]:
+                     rng: np.random.Generator, num_votes: int, batch: int,
+                     prune_std: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
   """(argmin dimension, fixed factor) of each vote, int (num_votes,) each.
 
-  Constant dimensions (scale 0) carry no information and are never chosen.
+  Dimensions outside `active_dimensions(scale, prune_std)` are never chosen. The dimension is an
+  index into the full code (disentanglement_lib indexes its vote table with the argmin over the
+  kept dimensions only, which shifts every index after a pruned dimension).
   """
-  active = scale > 0
+  active = active_dimensions(scale, prune_std)
   if not active.any():
     raise ValueError('every code dimension is constant over the data: nothing to score')
   dims, factors = np.empty(num_votes, np.int64), rng.integers(0, len(sizes), num_votes)
@@ -85,11 +101,13 @@ def majority_vote_accuracy(train: tuple[np.ndarray, np.ndarray],
 
 def factor_vae_score(code_fn: CodeFn, sizes: tuple[int, ...], rng: np.random.Generator,
                      num_train: int = 800, num_test: int = 800, batch: int = 100,
-                     scale_examples: int = 10_000) -> float:
+                     scale_examples: int = 10_000, prune_std: float = 0.05) -> float:
   """The FactorVAE metric in [0, 1] (Kim & Mnih: L = 100 examples per vote)."""
   scale = code_scale(code_fn, sizes, rng, scale_examples)
-  train = factor_vae_votes(code_fn, sizes, scale, rng, num_train, batch)
-  test = factor_vae_votes(code_fn, sizes, scale, rng, num_test, batch)
+  if not active_dimensions(scale, prune_std).any():
+    return 0.0  # Every dimension collapsed: no factor can be read off the code.
+  train = factor_vae_votes(code_fn, sizes, scale, rng, num_train, batch, prune_std)
+  test = factor_vae_votes(code_fn, sizes, scale, rng, num_test, batch, prune_std)
   return majority_vote_accuracy(train, test, len(scale), len(sizes))
 
 
@@ -182,6 +200,10 @@ class Disentanglement:
     if not protocols or any(p not in PROTOCOLS for p in protocols):
       raise ValueError(f'config.eval.disentanglement.protocols={protocols!r} must list one or '
                        f'more of: {", ".join(PROTOCOLS)}')
+    prune_std = config.eval.disentanglement.prune_std
+    if not prune_std >= 0:
+      raise ValueError(f'config.eval.disentanglement.prune_std={prune_std!r} must be >= 0 (the '
+                       'code std below which a dimension counts as collapsed; 0 keeps all)')
     votes = config.eval.disentanglement.amr_authors_votes
     if 'amr_authors' in protocols and votes < len(procedural.DSPRITES_SIZES):
       raise ValueError(f'config.eval.disentanglement.amr_authors_votes={votes} must be >= '
@@ -212,7 +234,7 @@ class Disentanglement:
     if 'kim_mnih' in self.protocols:
       scalars[PROTOCOLS['kim_mnih']] = factor_vae_score(
           code_fn, self.sizes, np.random.default_rng(seed), cfg.num_train, cfg.num_test,
-          cfg.factor_vae_batch, cfg.scale_examples)
+          cfg.factor_vae_batch, cfg.scale_examples, cfg.prune_std)
     if 'amr_authors' in self.protocols:
       scalars[PROTOCOLS['amr_authors']] = amr_authors_factor_vae_score(
           code_fn, self.sizes, np.random.default_rng(seed + 2), cfg.amr_authors_votes,
