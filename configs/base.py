@@ -213,6 +213,11 @@ def get_config() -> ml_collections.ConfigDict:
   config.eval.figure_pairs = 8  # Rows of the interpolation figure.
   config.eval.figure_steps = 10  # Decoded mixes per row (Figure 6 of the paper).
   config.eval.clustering_inits = 1000  # K-means restarts of 'clustering' (ACAI paper: 1000).
+  # 'clustering': 'validation' (whitening and k-means++ K-means, 300 iterations, fitted on the
+  # validation codes they score) or 'acai' (ACAI's cluster.py: fitted on training codes, random
+  # starts, 1000 iterations, validation codes scored).
+  config.eval.clustering_protocol = 'validation'
+  config.eval.clustering_train_examples = 60_000  # 'acai': training codes fitted (0: all; ACAI 60k).
   config.eval.lines_pairs = 256  # 'lines': interpolations scored (ACAI paper: 256).
   config.eval.lines_seed = 0  # 'lines': the fixed pairs of fresh lines.
   config.eval.ndm_steps = 1000  # 'ndm': training steps of its dependency discriminator.
