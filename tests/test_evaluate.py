@@ -3,10 +3,13 @@
 import json
 import os
 
+import jax
 import numpy as np
 import pytest
 
 from mixres import evaluate
+from mixres.data import pipeline
+from mixres.evaluation import clustering
 from mixres import train
 
 
@@ -34,7 +37,14 @@ def test_checkpoint_evaluation_matches_training_and_leaves_logs_alone(trained):
     logs = f.read()
   scalars = evaluate.evaluate_checkpoint(workdir, ['probe', 'clustering'])
   assert scalars['probe/val_accuracy'] == summary['probe/val_accuracy']
-  assert 0.0 < scalars['clustering/accuracy'] <= 1.0
+  # The same number as the metric computed by hand on the checkpoint's validation codes.
+  experiment, state = evaluate.restore(workdir)
+  params = experiment.objective.inference_params(state)
+  batch = pipeline.stack([experiment.valid_source[i] for i in range(128)])
+  codes = jax.jit(experiment.objective.encode)(params, batch['image'])
+  experiment.checkpointer.close()
+  assert scalars['clustering/accuracy'] == clustering.clustering_accuracy(
+      np.asarray(codes), batch['label'], 10, 10, experiment.config.seed)
   with open(os.path.join(workdir, 'evaluation', 'step_4.json')) as f:
     saved = json.load(f)
   assert saved['evaluators'] == ['probe', 'clustering']
