@@ -200,6 +200,9 @@ def get_config() -> ml_collections.ConfigDict:
   config.eval_every = 2_000
   config.checkpoint_every = 2_000
   config.keep_checkpoints = 3
+  # A non-finite loss or parameter stops the run (exit 3) keeping the last good checkpoint; with
+  # N > 0 the run instead rolls back to it and skips the batch that diverged, at most N times.
+  config.divergence_rollbacks = 0
 
   config.eval = ml_collections.ConfigDict()
   config.eval.evaluators = ('probe', 'interpolation')  # See mixres/evaluation/__init__.py.

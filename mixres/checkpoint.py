@@ -1,21 +1,33 @@
 """Orbax checkpoints of (TrainState, meta): save every N steps, resume from the latest.
 
 `meta` is JSON: the run's config (to refuse resuming a different experiment), the best metrics
-so far, the step, and the data iterator's state: the index of the next batch and the size of the
-training set it indexes (batch i is `batches[i]`, mixres/data/pipeline.py).
+so far, the step, and the data iterator's state: the index of the next batch, the batches skipped
+after a divergence, and the size of the training set it indexes (batch i is `batches[i]`,
+mixres/data/pipeline.py).
+
+Faults: a checkpoint that cannot be read (truncated or corrupt files) is moved aside to
+`unreadable_checkpoints/` beside the checkpoints, said in one line, and the next older one is
+used; a save that cannot be written (full disk) raises `faults.CheckpointFailed`, whose message
+names the last complete checkpoint. Orbax's temporary directories of interrupted saves are
+removed when the manager starts.
 """
 
 import json
 import os
+import shutil
+import sys
 from typing import Any
 
+import jax
 import ml_collections
 import orbax.checkpoint as ocp
+
+from mixres import faults
 
 # Fields that may change between a run and its resumption: how long and how often, not what;
 # also anything under config.eval (how the run is measured, not what it trains).
 RESUMABLE_FIELDS = ('num_train_steps', 'num_epochs', 'log_every', 'eval_every',
-                    'checkpoint_every', 'keep_checkpoints', 'eval.*')
+                    'checkpoint_every', 'keep_checkpoints', 'divergence_rollbacks', 'eval.*')
 
 
 def _flatten(tree: dict[str, Any], prefix: str = '') -> dict[str, Any]:
@@ -47,13 +59,15 @@ class Checkpointer:
     self.directory = os.path.abspath(directory)
     self._manager = None
     self._keep = keep
+    self._pending = None  # The step of a save that may still be writing.
 
   @property
   def manager(self) -> ocp.CheckpointManager:
     if self._manager is None:
       self._manager = ocp.CheckpointManager(
           self.directory, item_names=('state', 'meta'),
-          options=ocp.CheckpointManagerOptions(max_to_keep=self._keep, create=True))
+          options=ocp.CheckpointManagerOptions(max_to_keep=self._keep, create=True,
+                                               cleanup_tmp_directories=True))
     return self._manager
 
   def latest_step(self) -> int | None:
@@ -61,16 +75,43 @@ class Checkpointer:
       return None
     return self.manager.latest_step()
 
+  def _restore_newest(self, args_of) -> tuple[int, Any] | None:
+    """(step, restored) of the newest checkpoint that reads; unreadable ones are moved aside."""
+    while (step := self.latest_step()) is not None:
+      try:
+        return step, self.manager.restore(step, args=args_of())
+      except Exception as error:  # Orbax and TensorStore raise many types for a broken file.
+        self._set_aside(step, error)
+    return None
+
+  def _set_aside(self, step: int, error: Exception) -> None:
+    """Moves an unreadable checkpoint out of the manager's sight (never deletes it)."""
+    aside = os.path.join(os.path.dirname(self.directory), 'unreadable_checkpoints')
+    target = os.path.join(aside, str(step))
+    suffix = 1
+    while os.path.exists(target):
+      target, suffix = os.path.join(aside, f'{step}.{suffix}'), suffix + 1
+    if jax.process_index() == 0:
+      os.makedirs(aside, exist_ok=True)
+      shutil.move(os.path.join(self.directory, str(step)), target)
+      print(f'warning: checkpoint step {step} is unreadable ({faults.first_line(error)}); moved '
+            f'to {target}, trying the one before', file=sys.stderr, flush=True)
+    if jax.process_count() > 1:
+      from jax.experimental import multihost_utils
+      multihost_utils.sync_global_devices(f'mixres set aside checkpoint {step}')
+    self.close()
+    self._manager = None  # Rescans the directory.
+
   def check_compatible(self, config: ml_collections.ConfigDict, train_examples: int) -> None:
     """Raises ValueError, before any work, if the latest checkpoint is another experiment's.
 
     Also if the training set changed size (e.g. other local files): the saved data position
     would index different batches.
     """
-    step = self.latest_step()
-    if step is None:
+    newest = self._restore_newest(lambda: ocp.args.Composite(meta=ocp.args.JsonRestore()))
+    if newest is None:
       return
-    saved = self.manager.restore(step, args=ocp.args.Composite(meta=ocp.args.JsonRestore()))
+    step, saved = newest
     differences = config_differences(saved.meta['config'], config)
     if differences:
       old, new = _flatten(saved.meta['config']), _flatten(json.loads(config.to_json()))
@@ -86,26 +127,58 @@ class Checkpointer:
           f'workdir holds a checkpoint (step {step}) trained on {saved_examples} examples; '
           f'config.data now gives {train_examples}; use another --workdir or the same data')
 
-  def restore(self, abstract_state: Any) -> tuple[Any, dict[str, Any]]:
-    """(state, meta) of the latest step; `abstract_state` gives shapes, dtypes and shardings."""
-    step = self.latest_step()
-    restored = self.manager.restore(step, args=ocp.args.Composite(
+  def restore(self, abstract_state: Any) -> tuple[Any, dict[str, Any]] | None:
+    """(state, meta) of the newest readable checkpoint, or None if there is none.
+
+    `abstract_state` gives shapes, dtypes and shardings.
+    """
+    newest = self._restore_newest(lambda: ocp.args.Composite(
         state=ocp.args.StandardRestore(abstract_state), meta=ocp.args.JsonRestore()))
+    if newest is None:
+      return None
+    _, restored = newest
     return restored.state, restored.meta
 
   def save(self, step: int, state: Any, meta: dict[str, Any], force: bool = False) -> bool:
-    saved = self.manager.save(step, args=ocp.args.Composite(
-        state=ocp.args.StandardSave(state), meta=ocp.args.JsonSave(meta)), force=force)
+    """Starts writing `step` (in the background); a failure raises faults.CheckpointFailed."""
+    self.wait()  # A failure of the previous save is reported as that save's.
+    try:
+      saved = self.manager.save(step, args=ocp.args.Composite(
+          state=ocp.args.StandardSave(state), meta=ocp.args.JsonSave(meta)), force=force)
+    except Exception as error:
+      self._failed(step, error)
+    self._pending = step if saved else None
     return saved
+
+  def _failed(self, step: int, error: Exception) -> None:
+    self.close()  # First: its threads are done writing once it is closed.
+    self._manager = None
+    if jax.process_index() == 0:  # The partial save frees its space at once.
+      for name in os.listdir(self.directory):
+        if '.orbax-checkpoint-tmp' in name:
+          shutil.rmtree(os.path.join(self.directory, name), ignore_errors=True)
+    latest = self.latest_step()
+    kept = f'step {latest} is the last complete one' if latest is not None else 'none is complete'
+    raise faults.CheckpointFailed(
+        f'checkpoint at step {step} could not be written ({faults.first_line(error)}); {kept}; '
+        'the run stops here: free space (or fix the workdir) and run the same command to resume')
 
   def reached_preemption(self, step: int) -> bool:
     return self.manager.reached_preemption(step)
 
   def wait(self) -> None:
-    if self._manager is not None:
-      self._manager.wait_until_finished()
+    """Blocks until the background save is written; a failure raises faults.CheckpointFailed."""
+    if self._manager is not None and self._pending is not None:
+      step, self._pending = self._pending, None
+      try:
+        self._manager.wait_until_finished()
+      except Exception as error:
+        self._failed(step, error)
 
   def close(self) -> None:
     if self._manager is not None:
-      self._manager.close()
+      try:
+        self._manager.close()
+      except Exception:  # A manager whose save failed may fail again on close; said already.
+        pass
 

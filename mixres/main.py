@@ -55,12 +55,24 @@ def main(argv):
   if jax.process_index() == 0:
     print(f'JAX {jax.__version__}: {jax.process_count()} process(es), '
           f'{jax.device_count()} device(s) ({jax.devices()[0].platform})', flush=True)
+  from mixres import faults
   from mixres import train
   try:
     summary = train.train_and_evaluate(_CONFIG.value, _WORKDIR.value)
   except (ValueError, FileNotFoundError) as e:  # Bad input: one line, no traceback.
     print(f'error: {e}', file=sys.stderr)
-    sys.exit(2)
+    sys.exit(faults.EXIT_BAD_INPUT)
+  except faults.RunStopped as e:  # Preempted, diverged, or a checkpoint not written.
+    print(f'{type(e).__name__.lower()}: {e}', file=sys.stderr)
+    sys.exit(e.exit_code)
+  except OSError as e:  # E.g. a full disk while writing logs: what failed, in one line.
+    print(f'error: {faults.first_line(e)}; the last complete checkpoint is kept; run the same '
+          'command to resume once fixed', file=sys.stderr)
+    sys.exit(faults.EXIT_FAILED)
+  except KeyboardInterrupt:  # The second Ctrl-C.
+    print('interrupted: stopped at once, nothing saved since the last checkpoint',
+          file=sys.stderr)
+    sys.exit(130)
   if jax.process_index() == 0:
     shown = {k: round(v, 4) for k, v in sorted(summary.items())}
     print(f'done: {shown}')

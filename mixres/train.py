@@ -4,9 +4,10 @@ It knows nothing about any objective: an objective supplies `init`, `train_step`
 (static flags per step, e.g. whether G updates), and evaluators supply numbers and figures.
 """
 
-import functools
+import contextlib
 import json
 import os
+import sys
 import time
 from typing import Any
 
@@ -17,6 +18,7 @@ from absl import logging
 
 from mixres import checkpoint
 from mixres import evaluation
+from mixres import faults
 from mixres import metric_writers
 from mixres import objectives
 from mixres import parallel
@@ -30,6 +32,9 @@ def validate(config: ml_collections.ConfigDict) -> None:
   for field in ('batch_size', 'log_every', 'eval_every', 'checkpoint_every', 'keep_checkpoints'):
     if int(config[field]) < 1:
       raise ValueError(f'config.{field}={config[field]} must be an integer >= 1')
+  if int(config.divergence_rollbacks) < 0:
+    raise ValueError(f'config.divergence_rollbacks={config.divergence_rollbacks} must be >= 0 '
+                     '(0: a divergence stops the run)')
   if int(config.num_train_steps) < 0:
     raise ValueError(f'config.num_train_steps={config.num_train_steps} must be >= 0')
   if float(config.num_epochs) < 0:
@@ -82,10 +87,13 @@ class Experiment:
           f'{self.clock.last_batch_size()}, which {self.mesh.size} devices cannot share '
           "evenly; use config.data.batching='stream' (or fewer devices)")
     self.cadences = cadence.build(config, config.eval.evaluators)  # Before any evaluator's work.
-    self.evaluators = evaluation.build(config, self.objective, self.mesh, self.valid_source)
+    evaluation.check_names(config)
     self.checkpointer = checkpoint.Checkpointer(os.path.join(workdir, 'checkpoints'),
                                                 config.keep_checkpoints)
     self.checkpointer.check_compatible(config, len(self.train_source))
+    # Last: some evaluators train a classifier of their own (minutes), so every refusal above
+    # comes first.
+    self.evaluators = evaluation.build(config, self.objective, self.mesh, self.valid_source)
     self.num_train_steps = train_length(config, self.clock)
     self._steps = {}
 
@@ -95,24 +103,32 @@ class Experiment:
     return jax.jit(self.objective.init, out_shardings=replicated)(rng)
 
   def restore_or_init(self) -> tuple[Any, dict[str, Any]]:
-    """The latest checkpoint's (state, meta), or a fresh state."""
-    if self.checkpointer.latest_step() is None:
-      return self.init_state(), {}
-    replicated = parallel.replicated(self.mesh)
-    abstract = jax.tree.map(
-        lambda s: jax.ShapeDtypeStruct(s.shape, s.dtype, sharding=replicated),
-        jax.eval_shape(self.objective.init, jax.random.PRNGKey(self.config.seed)))
-    return self.checkpointer.restore(abstract)
+    """The newest readable checkpoint's (state, meta), or a fresh state."""
+    restored = None
+    if self.checkpointer.latest_step() is not None:
+      replicated = parallel.replicated(self.mesh)
+      abstract = jax.tree.map(
+          lambda s: jax.ShapeDtypeStruct(s.shape, s.dtype, sharding=replicated),
+          jax.eval_shape(self.objective.init, jax.random.PRNGKey(self.config.seed)))
+      restored = self.checkpointer.restore(abstract)
+    return restored if restored is not None else (self.init_state(), {})
 
   def train_step(self, step: int):
-    """The compiled step for `step`: one executable per distinct set of schedule flags."""
+    """The compiled step for `step`: one executable per distinct set of schedule flags.
+
+    Its metrics carry FINITE_STATE, whether every float in the new state is finite, computed in
+    the same executable so that divergence is caught without a device sync per step.
+    """
     flags = self.objective.schedule(self.clock.schedule_step(step))
     key = tuple(sorted(flags.items()))
     if key not in self._steps:
+      def step_fn(state, batch):
+        state, metrics = self.objective.train_step(state, batch, **flags)
+        return state, {**metrics, FINITE_STATE: faults.state_is_finite(state)}
+
       replicated = parallel.replicated(self.mesh)
       self._steps[key] = jax.jit(
-          functools.partial(self.objective.train_step, **flags),
-          in_shardings=(replicated, parallel.data_sharded(self.mesh)),
+          step_fn, in_shardings=(replicated, parallel.data_sharded(self.mesh)),
           out_shardings=(replicated, replicated), donate_argnums=0)
     return self._steps[key]
 
@@ -130,24 +146,44 @@ class Experiment:
     return scalars, images
 
 
+FINITE_STATE = 'finite_state'  # Not a logged metric: read by the divergence check.
+
+
 def _mean_metrics(history: list[dict[str, Any]]) -> dict[str, float]:
   """Averages each metric over the steps that reported it (G metrics only exist on G steps)."""
-  history = jax.device_get(history)
-  names = sorted({k for metrics in history for k in metrics})
+  names = sorted({k for metrics in history for k in metrics} - {FINITE_STATE})
   return {k: float(np.mean([m[k] for m in history if k in m])) for k in names}
 
 
+def first_divergence(history: list[tuple[int, dict[str, Any]]]
+                     ) -> tuple[int, list[str]] | None:
+  """(step index, what went non-finite) of the first bad step in host-side `history`."""
+  for index, metrics in history:
+    bad = [k for k, v in metrics.items() if k != FINITE_STATE and not np.all(np.isfinite(v))]
+    if not metrics.get(FINITE_STATE, True):
+      bad.append('parameters')
+    if bad:
+      return index, bad
+  return None
+
+
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[str, float]:
-  """Trains (or resumes) to the config's length; returns the last logged and eval scalars."""
+  """Trains (or resumes) to the config's length; returns the last logged and eval scalars.
+
+  Raises faults.Preempted after saving on SIGTERM/SIGINT, faults.Diverged on a non-finite loss or
+  parameter (after `divergence_rollbacks` rollbacks), faults.CheckpointFailed when a save fails.
+  """
   experiment = Experiment(config, workdir)  # Raises on bad input before anything is written.
   num_steps = experiment.num_train_steps
   ckpt = experiment.checkpointer
   state, meta = experiment.restore_or_init()
   step = int(state.step)
   best = dict(meta.get('best', {}))
-  # The data iterator resumes where the checkpoint says; batch i feeds step i, so a saved
-  # position is the step (mixres/data/pipeline.py).
+  # Batch i feeds step i, except batches skipped after a divergence: the data position (the
+  # next batch's index) is saved beside the step (mixres/data/pipeline.py).
   position = int(meta.get('data', {}).get('position', step))
+  skipped = set(meta.get('data', {}).get('skipped', []))
+  rollbacks = int(meta.get('rollbacks', 0))
   logging.info('%s at step %d on %d devices (%d processes)', config.objective, step,
                experiment.mesh.size, jax.process_count())
   logging.info('%s', sources.describe(config, experiment.train_source, experiment.valid_source))
@@ -163,11 +199,13 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
   batch_iter = parallel.prefetch_to_mesh(pipeline.iterate(batches, start=position),
                                          experiment.mesh)
   progress = metric_writers.ProgressReporter(num_steps, config.batch_size, step)
-  history, summary = [], {}
+  history, summary = [], {}  # history: (step index, batch position, metrics) since last check.
 
   def save(force: bool = False):
     meta = {'config': json.loads(config.to_json()), 'best': best, 'step': step,
-            'data': {'position': step, 'train_examples': len(experiment.train_source)}}
+            'rollbacks': rollbacks,
+            'data': {'position': position, 'skipped': sorted(skipped),
+                     'train_examples': len(experiment.train_source)}}
     ckpt.save(step, state, meta, force=force)
 
   def evaluate(names=None):
@@ -181,35 +219,83 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
     summary.update(scalars)
     logging.info('eval at step %d: %s', step, scalars)
 
-  start = time.perf_counter()
-  while step < num_steps:
-    state, metrics = experiment.train_step(step)(state, next(batch_iter))
-    history.append(metrics)
-    step += 1
-    if step % config.log_every == 0 or step == num_steps:
-      scalars = _mean_metrics(history)
-      history = []
-      bad = [k for k, v in scalars.items() if not np.isfinite(v)]
-      if bad:
-        raise FloatingPointError(f'non-finite {bad} at step {step}; the last checkpoint is '
-                                 f'step {ckpt.latest_step()}')
-      writer.write_scalars(step, scalars)
-      progress.report(step, scalars)
-      summary.update(scalars)
-    due = experiment.due_evaluators(step, last=step == num_steps)
-    if due:
-      evaluate(due)
-    if step % config.checkpoint_every == 0 or step == num_steps:
-      save()
-    if ckpt.reached_preemption(step):
-      save(force=True)
-      logging.warning('preemption signal at step %d: checkpoint saved, exiting', step)
-      break
+  def check_finite() -> dict[str, float] | None:
+    """Mean metrics since the last check, or None after a rollback; Diverged when out of them."""
+    nonlocal history, state, meta, step, position, rollbacks, batch_iter, best
+    fetched = jax.device_get(history)
+    history = []
+    divergence = first_divergence([(i, m) for i, _, m in fetched])
+    if divergence is None:
+      return _mean_metrics([m for _, _, m in fetched])
+    bad_step, terms = divergence
+    bad_position = next(p for i, p, _ in fetched if i == bad_step)
+    good = ckpt.latest_step()
+    where = f'non-finite {", ".join(terms)} at step {bad_step + 1}'
+    if good is None or rollbacks >= int(config.divergence_rollbacks):
+      kept = f'the last good checkpoint is step {good}' if good is not None else (
+          'no checkpoint was written before it')
+      tried = f' after {rollbacks} rollback(s)' if rollbacks else ''
+      raise faults.Diverged(f'{where}{tried}; {kept}; lower the learning rate, or set '
+                            'config.divergence_rollbacks to roll back and skip the batch')
+    ckpt.wait()
+    state, meta = experiment.restore_or_init()
+    rollbacks += 1
+    step, position, best = int(state.step), int(meta['data']['position']), dict(meta['best'])
+    skipped.update(set(meta['data'].get('skipped', [])) | {bad_position})
+    batch_iter = parallel.prefetch_to_mesh(pipeline.iterate(batches, start=position),
+                                           experiment.mesh)
+    logging.warning('%s: rolled back to step %d and skipping batch %d (rollback %d of %d)',
+                    where, step, bad_position, rollbacks, config.divergence_rollbacks)
+    print(f'warning: {where}: rolled back to step {step}, batch {bad_position} skipped '
+          f'(rollback {rollbacks} of {config.divergence_rollbacks})', file=sys.stderr, flush=True)
+    return None
 
-  if not summary:  # Resumed a finished run: report its evaluation again.
-    evaluate()
-  ckpt.wait()
+  start = time.perf_counter()
+  preempted = None
+  try:
+    with faults.StopRequest(enabled=jax.process_count() == 1) as stop:
+      while step < num_steps:
+        while position in skipped:  # A batch that made the run diverge once.
+          next(batch_iter)
+          position += 1
+        state, metrics = experiment.train_step(step)(state, next(batch_iter))
+        history.append((step, position, metrics))
+        step, position = step + 1, position + 1
+        last = step == num_steps
+        checkpoint_due = step % config.checkpoint_every == 0 or last
+        if step % config.log_every == 0 or last or checkpoint_due:
+          scalars = check_finite()  # Never a non-finite state in a checkpoint or an evaluation.
+          if scalars is None:
+            continue  # Rolled back.
+          if step % config.log_every == 0 or last:
+            writer.write_scalars(step, scalars)
+            progress.report(step, scalars)
+            summary.update(scalars)
+        due = experiment.due_evaluators(step, last=last)
+        if due:
+          evaluate(due)
+        if checkpoint_due:
+          save()
+        preempted = stop.signal_name or (
+            'preemption notice' if ckpt.reached_preemption(step) else None)
+        if preempted:
+          if not checkpoint_due:
+            if check_finite() is None:
+              continue  # Diverged just before the signal: rolled back, stop at the next step.
+            save(force=True)
+          break
+    if not summary and not preempted:  # Resumed a finished run: report its evaluation again.
+      evaluate()
+    ckpt.wait()
+  except BaseException:
+    ckpt.close()
+    with contextlib.suppress(OSError):  # E.g. the same full disk: the first error is the one.
+      writer.close()
+    raise
   ckpt.close()
   writer.close()
+  if preempted:
+    raise faults.Preempted(f'{preempted}: checkpoint saved at step {step} of {num_steps}; run the '
+                           'same command to resume from it')
   summary['train/wall_seconds'] = time.perf_counter() - start
   return summary

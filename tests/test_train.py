@@ -128,7 +128,7 @@ def test_checkpoint_holds_the_data_position_and_refuses_changed_data(tiny_config
   workdir = tmp_path / 'run'
   train.train_and_evaluate(tiny_config, str(workdir))
   _, meta = train.Experiment(tiny_config, str(workdir)).restore_or_init()
-  assert meta['data'] == {'position': 3, 'train_examples': 80}
+  assert meta['data'] == {'position': 3, 'skipped': [], 'train_examples': 80}
   before = tree_files(workdir)
   np.savez(data, images=rng.integers(0, 256, (120, 28, 28)).astype(np.uint8),
            labels=rng.integers(0, 10, 120))

@@ -1,0 +1,92 @@
+"""How a run stops short of its length, and the exit status each way gives a scheduler.
+
+| status | meaning | what to do |
+|---|---|---|
+| 0 | finished (or resumed an already finished run) | nothing |
+| 1 | a checkpoint could not be written (full disk, lost mount) or an unexpected error | fix the cause, run the same command: it resumes from the last complete checkpoint |
+| 2 | bad input: a config field, a data file, a workdir of another experiment | fix the input; nothing was written |
+| 3 | diverged: a non-finite loss or parameter | the last good checkpoint is kept; lower the learning rate, or set `divergence_rollbacks` |
+| 75 | preempted (SIGTERM, SIGINT, or Orbax's multi-host preemption notice): saved at a step boundary | run the same command: it resumes bit for bit |
+
+75 is EX_TEMPFAIL of sysexits.h, "try again later", which requeueing schedulers read as such.
+"""
+
+import signal
+import threading
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+EXIT_FAILED = 1
+EXIT_BAD_INPUT = 2
+EXIT_DIVERGED = 3
+EXIT_PREEMPTED = 75
+
+
+class RunStopped(Exception):
+  """The run stopped before its last step; the message is one line saying what survived."""
+  exit_code = EXIT_FAILED
+
+
+class Preempted(RunStopped):
+  exit_code = EXIT_PREEMPTED
+
+
+class Diverged(RunStopped):
+  exit_code = EXIT_DIVERGED
+
+
+class CheckpointFailed(RunStopped):
+  exit_code = EXIT_FAILED
+
+
+def first_line(error: BaseException) -> str:
+  """An exception as one short line: its type and the first line of its message."""
+  lines = str(error).strip().splitlines()
+  text = lines[0] if lines else ''
+  text = text if len(text) <= 200 else text[:197] + '...'
+  return f'{type(error).__name__}: {text}' if text else type(error).__name__
+
+
+def state_is_finite(state: Any) -> jax.Array:
+  """True when every floating-point leaf of `state` is finite (params, optimiser moments)."""
+  leaves = [x for x in jax.tree.leaves(state)
+            if hasattr(x, 'dtype') and jnp.issubdtype(x.dtype, jnp.floating)]
+  return jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in leaves])) if leaves else True
+
+
+class StopRequest:
+  """SIGTERM and SIGINT ask the loop to save at the next step boundary and stop.
+
+  A second SIGINT stops at once (KeyboardInterrupt), without saving. Used as a context manager,
+  it installs its handlers on entry and puts the previous ones back on exit. Under multi-host
+  jax.distributed the signals are left to JAX's preemption notifier, so that every host saves
+  the same step (`Checkpointer.reached_preemption`); `enabled=False` then installs nothing.
+  """
+
+  def __init__(self, enabled: bool = True):
+    self.enabled = enabled and threading.current_thread() is threading.main_thread()
+    self.signal_name: str | None = None
+    self._previous = {}
+
+  @property
+  def requested(self) -> bool:
+    return self.signal_name is not None
+
+  def _handle(self, signum, frame):
+    del frame
+    if signum == signal.SIGINT and self.signal_name is not None:
+      raise KeyboardInterrupt  # The second Ctrl-C: stop now.
+    self.signal_name = signal.Signals(signum).name
+
+  def __enter__(self) -> 'StopRequest':
+    if self.enabled:
+      for signum in (signal.SIGTERM, signal.SIGINT):
+        self._previous[signum] = signal.signal(signum, self._handle)
+    return self
+
+  def __exit__(self, *exc) -> None:
+    for signum, handler in self._previous.items():
+      signal.signal(signum, handler)
+    self._previous = {}

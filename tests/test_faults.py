@@ -1,0 +1,242 @@
+"""Fault injection: signals, broken checkpoints, full disks and divergence never lose a run.
+
+Each test does one fault to a tiny run and asserts what survived (RELIABILITY.md gathers them).
+"""
+
+import os
+import resource
+import signal
+import subprocess
+import sys
+
+import jax
+import numpy as np
+import pytest
+
+from mixres import checkpoint
+from mixres import faults
+from mixres import train
+from mixres.data import pipeline
+
+pytestmark = pytest.mark.faults
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def final_state(config, workdir):
+  experiment = train.Experiment(config, workdir)
+  state, meta = experiment.restore_or_init()
+  experiment.checkpointer.close()
+  return jax.device_get(state), meta
+
+
+def assert_same_params(a, b):
+  for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)):
+    np.testing.assert_array_equal(x, y)
+
+
+def steps_on_disk(workdir):
+  return sorted(int(n) for n in os.listdir(os.path.join(workdir, 'checkpoints')) if n.isdigit())
+
+
+# -------------------------------------------------------------------------------------------------
+# Signals.
+
+def test_stop_request_sets_a_flag_then_a_second_sigint_stops_at_once():
+  previous = signal.getsignal(signal.SIGINT)
+  with faults.StopRequest() as stop:
+    assert not stop.requested
+    os.kill(os.getpid(), signal.SIGTERM)
+    assert stop.signal_name == 'SIGTERM'
+    with pytest.raises(KeyboardInterrupt):
+      os.kill(os.getpid(), signal.SIGINT)
+  assert signal.getsignal(signal.SIGINT) is previous  # Handlers put back.
+  with faults.StopRequest(enabled=False):
+    assert signal.getsignal(signal.SIGTERM) is not None
+    assert signal.getsignal(signal.SIGINT) is previous
+
+
+def _tiny_command(workdir, steps, *extra):
+  return [sys.executable, '-m', 'mixres.main', '--config=configs/quickstart.py',
+          f'--workdir={workdir}', f'--config.num_train_steps={steps}', '--config.log_every=1',
+          f'--config.eval_every={steps}', '--config.checkpoint_every=10', '--config.batch_size=8',
+          '--config.model.depth=4', '--config.model.latent_width=8',
+          '--config.eval.batch_size=64', '--config.eval.max_examples=128',
+          '--config.eval.figure_pairs=2', *extra]
+
+
+def _run(command, env=None):
+  return subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=600,
+                        env=env)
+
+
+@pytest.mark.parametrize('signum', [signal.SIGTERM, signal.SIGINT])
+def test_signal_saves_at_the_next_step_and_the_same_command_resumes_bit_for_bit(
+    signum, tmp_path):
+  """The scheduler's SIGTERM (or one Ctrl-C) at step >= 3 of 40: exit 75 after a checkpoint of
+  the step it reached (no step lost), one line saying so; the same command then finishes the
+  run with parameters equal to an uninterrupted run's."""
+  workdir = str(tmp_path / 'run')
+  process = subprocess.Popen(_tiny_command(workdir, 40), cwd=REPO, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+  for line in process.stdout:
+    if line.startswith('step 3/40'):
+      process.send_signal(signum)
+      break
+  out, err = process.communicate(timeout=300)
+  assert process.returncode == faults.EXIT_PREEMPTED, err
+  lines = err.strip().splitlines()
+  last_step = int(out.strip().splitlines()[-1].split()[1].split('/')[0]) if out.strip() else 3
+  name = signal.Signals(signum).name
+  assert lines[-1] == (f'preempted: {name}: checkpoint saved at step {last_step} of 40; run '
+                       'the same command to resume from it'), err
+  assert 3 <= last_step < 40 and steps_on_disk(workdir)[-1] == last_step  # Zero steps lost.
+
+  resumed = _run(_tiny_command(workdir, 40))
+  assert resumed.returncode == 0, resumed.stderr
+  straight = _run(_tiny_command(str(tmp_path / 'straight'), 40))
+  assert straight.returncode == 0, straight.stderr
+  from mixres import evaluate
+  states = []
+  for w in (workdir, str(tmp_path / 'straight')):
+    experiment, state = evaluate.restore(w)
+    experiment.checkpointer.close()
+    states.append(jax.device_get(state))
+  assert int(states[0].step) == int(states[1].step) == 40
+  assert_same_params(states[0].params, states[1].params)
+
+
+def test_orbax_preemption_notice_saves_and_raises_preempted(tiny_config, tmp_path, monkeypatch):
+  """Under jax.distributed Orbax reports the preemption sync point; the run saves that step and
+  stops with Preempted (exit 75), not as a finished run."""
+  monkeypatch.setattr(checkpoint.Checkpointer, 'reached_preemption', lambda self, step: step == 4)
+  with pytest.raises(faults.Preempted, match=r'^preemption notice: checkpoint saved at step 4 '
+                                             r'of 6; run the same command'):
+    train.train_and_evaluate(tiny_config, str(tmp_path))
+  assert steps_on_disk(str(tmp_path)) == [3, 4]
+
+
+# -------------------------------------------------------------------------------------------------
+# Broken checkpoints and full disks.
+
+def test_truncated_latest_checkpoint_is_set_aside_and_the_one_before_resumes(
+    tiny_config, tmp_path, capsys):
+  """Steps 3 and 6 saved; every data file of step 6 cut in half. Resuming to 9 says so in one
+  line, moves step 6 to unreadable_checkpoints/ (kept, not deleted), restarts from step 3 and
+  ends equal to an uninterrupted 9-step run: 3 steps lost, one checkpoint interval."""
+  workdir = str(tmp_path / 'run')
+  train.train_and_evaluate(tiny_config, workdir)
+  data = os.path.join(workdir, 'checkpoints', '6', 'state', 'ocdbt.process_0', 'd')
+  for name in os.listdir(data):
+    path = os.path.join(data, name)
+    os.truncate(path, os.path.getsize(path) // 2)
+  capsys.readouterr()
+  tiny_config.num_train_steps = 9
+  train.train_and_evaluate(tiny_config, workdir)
+  warnings = [l for l in capsys.readouterr().err.splitlines() if l.startswith('warning:')]
+  assert len(warnings) == 1 and warnings[0].startswith('warning: checkpoint step 6 is unreadable')
+  assert os.listdir(os.path.join(workdir, 'unreadable_checkpoints')) == ['6']
+  train.train_and_evaluate(tiny_config, str(tmp_path / 'straight'))
+  resumed, _ = final_state(tiny_config, workdir)
+  straight, _ = final_state(tiny_config, str(tmp_path / 'straight'))
+  assert int(resumed.step) == 9
+  assert_same_params(resumed.params, straight.params)
+
+
+def test_leftover_temporary_checkpoint_directories_are_removed(tiny_config, tmp_path):
+  """A save killed mid-write leaves `N.orbax-checkpoint-tmp-*`; the next start removes it."""
+  tiny_config.num_train_steps = 3
+  train.train_and_evaluate(tiny_config, str(tmp_path))
+  leftover = tmp_path / 'checkpoints' / '6.orbax-checkpoint-tmp-1234567'
+  (leftover / 'state').mkdir(parents=True)
+  tiny_config.num_train_steps = 6
+  train.train_and_evaluate(tiny_config, str(tmp_path))
+  assert not leftover.exists() and steps_on_disk(str(tmp_path)) == [3, 6]
+
+
+def test_a_full_disk_during_a_save_stops_the_run_and_keeps_the_last_checkpoint(
+    tiny_config, tmp_path, monkeypatch):
+  """The second save runs with every file capped at 1 KB (RLIMIT_FSIZE, SIGXFSZ ignored: writes
+  fail as on a full disk). The run stops with CheckpointFailed naming the step and the intact
+  one, no temporary directory is left, and the same config resumes from step 3."""
+  original_save = checkpoint.Checkpointer.save
+  soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+  previous_handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+
+  def save_on_a_full_disk(self, step, *args, **kwargs):
+    if step == 6:
+      resource.setrlimit(resource.RLIMIT_FSIZE, (1024, hard))
+    return original_save(self, step, *args, **kwargs)
+
+  monkeypatch.setattr(checkpoint.Checkpointer, 'save', save_on_a_full_disk)
+  try:
+    with pytest.raises(faults.CheckpointFailed, match=r'^checkpoint at step 6 could not be '
+                                                      r'written \(.*\); step 3 is the last '
+                                                      r'complete one; the run stops here'):
+      train.train_and_evaluate(tiny_config, str(tmp_path))
+  finally:
+    resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+    signal.signal(signal.SIGXFSZ, previous_handler)
+  assert sorted(os.listdir(tmp_path / 'checkpoints')) == ['3']
+  monkeypatch.setattr(checkpoint.Checkpointer, 'save', original_save)
+  train.train_and_evaluate(tiny_config, str(tmp_path))  # Disk freed: resumes from step 3.
+  assert steps_on_disk(str(tmp_path)) == [3, 6]
+
+
+# -------------------------------------------------------------------------------------------------
+# Divergence.
+
+def poison_batch(monkeypatch, position):
+  """Training batch `position` gets NaN images: the step on it makes the state non-finite."""
+  original = pipeline.train_batches
+
+  def poisoned(*args, **kwargs):
+    def maybe_nan(index, batch):
+      if index == position:
+        batch = dict(batch, image=np.full_like(batch['image'], np.nan))
+      return batch
+    return original(*args, **kwargs).map_with_index(maybe_nan)
+
+  monkeypatch.setattr(pipeline, 'train_batches', poisoned)
+
+
+def test_divergence_stops_with_one_line_and_keeps_the_last_good_checkpoint(
+    tiny_config, tmp_path, monkeypatch):
+  """Batch 4 is NaN: step 5 goes non-finite. The run stops (exit 3) naming step 5 and the
+  terms, before the step-6 checkpoint could hold a NaN; step 3 stays the newest."""
+  poison_batch(monkeypatch, 4)
+  with pytest.raises(faults.Diverged) as raised:
+    train.train_and_evaluate(tiny_config, str(tmp_path))
+  message = str(raised.value)
+  assert message.startswith('non-finite ') and ' at step 5; the last good checkpoint is step 3;' \
+      in message and 'parameters' in message and '\n' not in message, message
+  assert raised.value.exit_code == faults.EXIT_DIVERGED
+  assert steps_on_disk(str(tmp_path)) == [3]
+
+
+def test_rollback_skips_the_batch_that_diverged_and_the_run_finishes(
+    tiny_config, tmp_path, monkeypatch):
+  """divergence_rollbacks=1: back to step 3, batch 4 skipped, the run ends at step 6 with a
+  finite state on batches 0-3, 5, 6; the checkpoint records the skip so a resume keeps it."""
+  poison_batch(monkeypatch, 4)
+  tiny_config.divergence_rollbacks = 1
+  train.train_and_evaluate(tiny_config, str(tmp_path))
+  state, meta = final_state(tiny_config, str(tmp_path))
+  assert int(state.step) == 6 and meta['rollbacks'] == 1
+  assert meta['data']['skipped'] == [4] and meta['data']['position'] == 7
+  assert bool(faults.state_is_finite(state))
+  # A second poisoned batch is one rollback too many.
+  poison_batch(monkeypatch, 8)
+  tiny_config.num_train_steps = 9
+  with pytest.raises(faults.Diverged, match=r'at step 8 after 1 rollback\(s\); the last good '
+                                            r'checkpoint is step 6'):
+    train.train_and_evaluate(tiny_config, str(tmp_path))
+
+
+def test_first_divergence_names_the_step_and_the_terms():
+  history = [(0, {'gen/loss': 1.0, train.FINITE_STATE: True}),
+             (1, {'gen/loss': 2.0, train.FINITE_STATE: False}),
+             (2, {'gen/loss': np.nan, 'disc/loss': np.inf, train.FINITE_STATE: False})]
+  assert train.first_divergence(history) == (1, ['parameters'])
+  assert train.first_divergence(history[2:]) == (2, ['gen/loss', 'disc/loss', 'parameters'])
+  assert train.first_divergence(history[:1]) is None
