@@ -144,6 +144,13 @@ def get_config() -> ml_collections.ConfigDict:
   # |G(x) - D(G(x))| (the paper's section 2 text). G always uses |x - D(G(x))|.
   config.gaia.disc_fake_target = 'input'
   config.gaia.clip_losses = False  # True: L_D, L_G clipped to [-1, 1] (reference code; paper: no).
+  # p_fake and p_gen: 'stop' (constants; the paper is silent) or 'through' (differentiated as
+  # functions of the losses, reference code network.py:100-119). The learning-rate shares are
+  # constants either way.
+  config.gaia.balance_gradient = 'stop'
+  # Scale of the L1 terms: 'pm1' (on the [-1, 1] images) or 'unit' (on (x + 1) / 2, i.e. halved:
+  # the reference code's images are /255 with a sigmoid decoder, network.py:284).
+  config.gaia.loss_scale = 'pm1'
   # AugIntAE, objectives 'augint' and 'augint_adv' (REFERENCE.md section 4); both need
   # data.augment.num_views = 2 and use config.recon (the report's MSE: 'l2').
   config.augint = ml_collections.ConfigDict()

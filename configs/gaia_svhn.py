@@ -9,7 +9,10 @@ such autoencoder for D, bottleneck 2 x 4 x 4 = 32, batch 64, 3500 epochs, best v
 accuracy of the jointly trained linear probe. The GAIA paper has no SVHN run: its CelebA nets
 are residual style/content autoencoders, which we do not reproduce. Optimiser: the GAIA code's
 Adam (TF defaults, lr 1e-4, no weight decay; epsilon 1e-8 as its training notebook passes it,
-`adam_eps = 1.0e-8`, over network.py:11's default 1.0).
+`adam_eps = 1.0e-8`, over network.py:11's default 1.0). Losses as the GAIA code computes them
+(AUDIT.md B1, B2): gradients through p_fake and p_gen (network.py:100-119), L_D and L_G clipped to
+[-1, 1] (network.py:108, 116), every L1 on the [0, 1] scale of its /255 images with a sigmoid
+decoder (network.py:284), i.e. half of ours on [-1, 1]; our decoder stays linear.
 Time: 3500 epochs of 65,931 = 3,605,602 steps; an accelerator job (weeks on this CPU).
 'local': the CPU variant, no download: 500 steps on scikit-learn's embedded digits (1,438
 train / 359 valid, resized to 32x32x1), probe lr 1e-2. Measured here: 18 m 15 s wall (8 m 44 s
@@ -18,6 +21,13 @@ of CPU) with other jobs on the 2 cores; best probe accuracy 91.4%.
 
 from configs import amr_paper
 from configs import base
+
+
+def set_code_losses(config) -> None:
+  """The GAIA code's balancing gradients, loss clip and [0, 1] loss scale (AUDIT.md B1, B2)."""
+  config.gaia.balance_gradient = 'through'  # network.py:100-119, 135-136.
+  config.gaia.clip_losses = True  # network.py:108, 116.
+  config.gaia.loss_scale = 'unit'  # Images /255 and a sigmoid decoder, network.py:284.
 
 
 def get_config(arg=None):
@@ -30,6 +40,7 @@ def get_config(arg=None):
   config.optim.b1 = 0.9
   config.optim.b2 = 0.999
   config.optim.weight_decay = 0.0
+  set_code_losses(config)
   if arg == 'local':
     amr_paper.make_local(config)
     config.data.name = 'digits'

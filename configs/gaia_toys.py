@@ -10,7 +10,10 @@
 Networks (appendix 5.1): 6 ReLU layers of 256 units in each of encoder and decoder, for G and
 for D, a 2-d code (model.arch 'mlp'). Optimiser: the GAIA code's Adam (TF defaults, lr 1e-4, no
 weight decay; epsilon 1e-8, which its training notebook passes). The paper gives
-no batch size or length for these runs: batch 64 and 20,000 steps are our choice.
+no batch size or length for these runs: batch 64 and 20,000 steps are our choice. Losses as
+the GAIA code computes them (AUDIT.md B1, B2): gradients through p_fake and p_gen, L_D and L_G
+clipped to [-1, 1]; the L1 terms stay on the points' own scale (loss_scale 'pm1'): the code's
+[0, 1] scale is that of its /255 images, and the 2-D code is not published.
 Data: 10,000 points, 10% held out. Evaluation: 'toy_mixes' (decoded random mixes drawn over the
 data, their distance to it; on the spiral the share on the curve) and, for the toys with
 classes (moons 2, circles 2, blobs 8), the linear probe on the 2-d code.
@@ -20,6 +23,7 @@ an idle machine runs 60 steps/s, about 6 minutes), toy/mixes_on_spiral 0.94; ',l
 """
 
 from configs import base
+from configs import gaia_svhn
 
 TOYS = ('spiral', 'moons', 'circles', 'blobs', 'swiss_roll', 's_curve')
 CLASSES = {'moons': 2, 'circles': 2, 'blobs': 8}  # As mixres/data/sources.py labels them.
@@ -60,6 +64,8 @@ def get_config(arg=None):
   config.optim.b1 = 0.9
   config.optim.b2 = 0.999
   config.optim.weight_decay = 0.0
+  gaia_svhn.set_code_losses(config)
+  config.gaia.loss_scale = 'pm1'  # Points, not /255 images (docstring).
   config.probe_lr = 1e-2  # A 2-d linear probe; it never changes the encoder.
   config.batch_size = 64
   config.num_train_steps = 2_000 if local else 20_000

@@ -66,8 +66,11 @@ def np_distance_loss(x, z):
 
 
 def reference(obj, state, data):
-  """The loss terms and balancing recomputed from the networks' outputs, in numpy."""
+  """The loss terms and balancing recomputed from the networks' outputs, in numpy; with
+  loss_scale 'unit' every L1 is taken on (v + 1) / 2, as the code's [0, 1] images."""
   p, x = state.params, np.asarray(data['image'])
+  unit = (lambda v: (v + 1) / 2) if obj.config.gaia.loss_scale == 'unit' else (lambda v: v)
+  mae = lambda a, b: np.mean(np.abs(unit(a) - unit(b)))
   apply = lambda name, v: np.asarray(obj.networks[name].apply({'params': p[name]}, v))
   disc = lambda v: apply('disc_decoder', apply('disc_encoder', v))
   z = apply('encoder', x)
@@ -75,10 +78,9 @@ def reference(obj, state, data):
   a0, a1 = alphas[0][:, None], alphas[1][:, None]
   z_mix = np.concatenate([a0 * z[:4] + (1 - a0) * z[4:], a1 * z[3::-1] + (1 - a1) * z[4:]])
   gx, gi = apply('decoder', z), apply('decoder', z_mix)
-  r = {'alphas': alphas, 'z_mix': z_mix, 'real': np.mean(np.abs(x - disc(x))),
-       'gx': np.mean(np.abs(x - disc(gx))), 'gx_self': np.mean(np.abs(gx - disc(gx))),
-       'interp': np.mean(np.abs(gi - disc(gi))),
-       'dist': np_distance_loss(x, z), 'recon': np.mean(np.abs(x - gx))}
+  r = {'alphas': alphas, 'z_mix': z_mix, 'real': mae(x, disc(x)), 'gx': mae(x, disc(gx)),
+       'gx_self': mae(gx, disc(gx)), 'interp': mae(gi, disc(gi)),
+       'dist': np_distance_loss(x, z), 'recon': mae(x, gx)}
   fake_x = r['gx'] if obj.config.gaia.disc_fake_target == 'input' else r['gx_self']
   r['fake'] = (r['interp'] + fake_x) / 2
   k = obj.config.gaia.slope
@@ -128,14 +130,91 @@ def test_alpha_is_normal_around_the_midpoint_unclipped(std):
   np.testing.assert_allclose(outside, two_sided, atol=0.003)
 
 
+def balance_terms(real, interp, gen_x, gen_x_self=None):
+  """A terms dict as loss_terms returns it, from chosen loss values."""
+  values = {'real': real, 'interp': interp, 'gen_x': gen_x, 'dist': 0.0,
+            'gen_x_self': gen_x if gen_x_self is None else gen_x_self}
+  return {name: jnp.float32(v) for name, v in values.items()}
+
+
+def test_balance_through_changes_the_weights_on_the_losses():
+  """dL/dterm by hand, slope 20. L_D at L_real = L_interp = L_GX = 0.15: p_fake = sig(-1.5);
+  'through' adds -F dp_fake/dterm, with F = 0.15 and dp_fake/dL_real = -20 p (1 - p), so the
+  weight on L_real is 1 + 3 p (1 - p) = 1.447 (the most over equal losses, AUDIT.md B1's 1.45).
+  L_G at L_interp = 0.2, L_GX = 0.1: p_gen = sig(2); 'through' adds +-0.1 * 20 p (1 - p)."""
+  p_fake, p_gen = sigmoid(-1.5), sigmoid(2.0)
+  d_fake, d_gen = 20 * p_fake * (1 - p_fake), 20 * p_gen * (1 - p_gen)
+  expected = {
+      'stop': ({'real': 1.0, 'interp': -p_fake / 2, 'gen_x': -p_fake / 2},
+               {'interp': p_gen, 'gen_x': 1 - p_gen}),
+      'through': ({'real': 1 + 0.15 * d_fake, 'interp': -p_fake / 2 - 0.15 * d_fake / 2,
+                   'gen_x': -p_fake / 2},
+                  {'interp': p_gen + 0.1 * d_gen, 'gen_x': 1 - p_gen - 0.1 * d_gen})}
+  np.testing.assert_allclose(expected['through'][0]['real'], 1.44744, atol=1e-5)
+  for mode, (disc_weights, gen_weights) in expected.items():
+    obj = objectives.get_objective(toy_config(balance_gradient=mode), POINT)
+    disc = obj.grad_in_terms(obj.disc_loss, balance_terms(0.15, 0.15, 0.15))
+    gen = obj.grad_in_terms(obj.gen_loss, balance_terms(0.2, 0.2, 0.1))
+    for got, want in ((disc, disc_weights), (gen, gen_weights)):
+      for name, value in want.items():
+        np.testing.assert_allclose(got[name], value, rtol=1e-5, err_msg=(mode, name))
+    assert disc['gen_x_self'] == 0.0 and gen['real'] == 0.0  # disc_fake_target 'input'.
+
+
+@pytest.mark.parametrize('mode', ['stop', 'through'])
+def test_learning_rate_share_is_a_constant(mode):
+  """s never carries a gradient; p_fake does with 'through' unless its 0.9 cap holds it."""
+  obj = objectives.get_objective(toy_config(balance_gradient=mode), POINT)
+  grad = lambda name, terms: jax.grad(lambda t: obj.balance(t)[name])(terms)
+  terms = balance_terms(0.15, 0.15, 0.15)
+  assert all(v == 0.0 for v in grad('lr_disc', terms).values())
+  p = sigmoid(-1.5)
+  want = -20 * p * (1 - p) if mode == 'through' else 0.0
+  np.testing.assert_allclose(grad('p_fake', terms)['real'], want, rtol=1e-5)
+  # sig(20 (0.15 - 0)) = 0.95 > 0.9: clipped, so no gradient in either mode.
+  capped = balance_terms(0.0, 0.3, 0.3)
+  assert obj.balance(capped)['p_fake'] == pytest.approx(0.9)
+  assert all(v == 0.0 for v in grad('p_fake', capped).values())
+
+
+def test_clip_has_tf_clip_by_value_gradient():
+  """Gradient 1 on the closed interval, ends included (jnp.clip gives 1/2 there), 0 outside."""
+  values = jnp.array([-1.5, -1.0, 0.3, 1.0, 1.5])
+  np.testing.assert_allclose(gaia.clip(values, -1.0, 1.0), [-1.0, -1.0, 0.3, 1.0, 1.0])
+  grads = jax.vmap(jax.grad(lambda v: gaia.clip(v, -1.0, 1.0)))(values)
+  np.testing.assert_array_equal(grads, [0.0, 1.0, 1.0, 1.0, 0.0])
+
+
+def test_unit_loss_scale_halves_every_l1_and_doubles_the_slope():
+  """On (x + 1) / 2 every L1 term is half, L_dist is unchanged, and the balancing at slope 20
+  equals that of the [-1, 1] losses at slope 10 (AUDIT.md B2: our 20 acts like the code's 40)."""
+  objs = {(scale, slope): objectives.get_objective(toy_config(loss_scale=scale, slope=slope),
+                                                   POINT)
+          for scale, slope in (('pm1', 10.0), ('unit', 20.0))}
+  obj = objs['pm1', 10.0]
+  state, x = obj.init(jax.random.PRNGKey(0)), points()['image']
+  gen, disc = obj.group_params(state.params, 'generator'), obj.group_params(state.params, 'disc')
+  alphas = obj.sample_alphas(jax.random.PRNGKey(1), 4)
+  (pm1, (_, recon_pm1)), (unit, (_, recon_unit)) = (
+      o.loss_terms(gen, disc, x, alphas) for o in objs.values())
+  for name in ('real', 'gen_x', 'gen_x_self', 'interp'):
+    np.testing.assert_allclose(unit[name], pm1[name] / 2, rtol=1e-6, err_msg=name)
+  assert unit['dist'] == pm1['dist'] and recon_unit == pytest.approx(recon_pm1 / 2)
+  weights = [o.balance(t) for o, t in zip(objs.values(), (pm1, unit))]
+  for name in ('p_fake', 'p_gen', 'lr_disc'):
+    np.testing.assert_allclose(weights[1][name], weights[0][name], rtol=1e-5, err_msg=name)
+  assert 0.05 < weights[0]['lr_disc'] < 0.95  # Not saturated: the slope matters here.
+
+
 # The step ----------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize('target,from_lr,slope', [('input', False, 20.0),
-                                                  ('generated', True, 2.0)])
-def test_losses_and_balancing_hand_computed(target, from_lr, slope):
+@pytest.mark.parametrize('target,from_lr,slope,scale', [('input', False, 20.0, 'pm1'),
+                                                        ('generated', True, 2.0, 'pm1'),
+                                                        ('input', False, 2.0, 'unit')])
+def test_losses_and_balancing_hand_computed(target, from_lr, slope, scale):
   """At slope 20 the first step's weights are near 0 or 1; at slope 2 all are in between."""
   obj, state, data = setup(toy_config(disc_fake_target=target, dist_weight_from_lr=from_lr,
-                                      slope=slope))
+                                      slope=slope, loss_scale=scale))
   _, m = jax.jit(obj.train_step)(state, data)
   r = reference(obj, state, data)
   assert obj.dist_weight == (5e-5 if from_lr else 2e-5)
@@ -148,36 +227,51 @@ def test_losses_and_balancing_hand_computed(target, from_lr, slope):
     np.testing.assert_allclose(m[name], value, rtol=2e-4, atol=1e-6, err_msg=name)
 
 
-def test_updates_are_each_loss_in_its_own_parameters_at_the_balanced_rates():
-  """New params = old + Adam step of grad L_G (G) or grad L_D (D), at (1 - s) lr and s lr."""
-  config = toy_config(slope=SLOPE_FOR_S_NEAR_0_8)
+@pytest.mark.parametrize('balance_gradient,scale', [('stop', 'pm1'), ('through', 'unit')])
+def test_updates_are_each_loss_in_its_own_parameters_at_the_balanced_rates(balance_gradient,
+                                                                           scale):
+  """New params = old + Adam step of grad L_G (G) or grad L_D (D), at (1 - s) lr and s lr.
+
+  'stop': p_gen and p_fake are the step's constants; 'through': L_G and L_D are differentiated
+  with p_gen and p_fake recomputed from their losses (the code). grad_norm pins the gradients
+  themselves (Adam's first step is about lr * sign(grad)).
+  """
+  config = toy_config(slope=SLOPE_FOR_S_NEAR_0_8, balance_gradient=balance_gradient,
+                      loss_scale=scale)
   obj, state, data = setup(config)
-  new, _ = jax.jit(obj.train_step)(state, data)
+  new, m = jax.jit(obj.train_step)(state, data)
   r = reference(obj, state, data)
-  assert 0.7 < r['s'] < 0.9  # s and 1 - s differ, and both updates are well above rounding.
+  assert 0.6 < r['s'] < 0.9  # s and 1 - s differ, and both updates are well above rounding.
+  assert 0.1 < r['p_fake'] < 0.9 and 0.1 < r['p_gen'] < 0.9  # Gradients pass through both.
   x, z_mix, p = data['image'], jnp.asarray(r['z_mix']), state.params
   apply = lambda params, name, v: obj.networks[name].apply({'params': params[name]}, v)
   disc = lambda params, v: apply(params, 'disc_decoder', apply(params, 'disc_encoder', v))
-  l1 = lambda a, b: jnp.mean(jnp.abs(a - b))
+  half = 0.5 if scale == 'unit' else 1.0
+  l1 = lambda a, b: half * jnp.mean(jnp.abs(a - b))
+  k, through = config.gaia.slope, balance_gradient == 'through'
 
   def gen_loss(g):  # D fixed; interpolants rebuilt from the same alphas through G's encoder.
     z = apply(g, 'encoder', x)
     mixed = gaia.interpolate(z, jnp.asarray(r['alphas']))
     gx, gi = apply(g, 'decoder', z), apply(g, 'decoder', mixed)
-    return (r['p_gen'] * l1(gi, disc(p, gi)) + (1 - r['p_gen']) * l1(x, disc(p, gx))
-            + 2e-5 * gaia.distance_loss(x, z))
+    interp, gen_x = l1(gi, disc(p, gi)), l1(x, disc(p, gx))
+    p_gen = jax.nn.sigmoid(k * (interp - gen_x)) if through else r['p_gen']
+    return p_gen * interp + (1 - p_gen) * gen_x + 2e-5 * gaia.distance_loss(x, z)
 
   def disc_loss(d):  # G's outputs are inputs here.
     gx, gi = apply(p, 'decoder', apply(p, 'encoder', x)), apply(p, 'decoder', z_mix)
-    fake = (l1(gi, disc(d, gi)) + l1(x, disc(d, gx))) / 2
-    return l1(x, disc(d, x)) - r['p_fake'] * fake
+    real, interp = l1(x, disc(d, x)), l1(gi, disc(d, gi))
+    p_fake = jax.nn.sigmoid(k * (0.5 * interp - real)) if through else r['p_fake']
+    return real - p_fake * (interp + l1(x, disc(d, gx))) / 2
 
   o = config.optim
   for group, loss, scale in (('generator', gen_loss, 1 - r['s']), ('disc', disc_loss, r['s'])):
     params = obj.group_params(p, group)
     adam = optax.chain(optax.add_decayed_weights(o.weight_decay),
                        optax.scale_by_adam(b1=o.b1, b2=o.b2), optax.scale(-o.lr * scale))
-    expected, _ = adam.update(jax.jit(jax.grad(loss))(params), adam.init(params), params)
+    grads = jax.jit(jax.grad(loss))(params)
+    np.testing.assert_allclose(m[f'{group}/grad_norm'], optax.global_norm(grads), rtol=1e-4)
+    expected, _ = adam.update(grads, adam.init(params), params)
     moved = jax.tree.map(lambda a, b: b - a, params, obj.group_params(new.params, group))
     for a, b in zip(jax.tree.leaves(expected), jax.tree.leaves(moved)):
       # Adam's first step is about +-lr * scale per parameter; 1e-7 is a few float32 ulps.
@@ -233,6 +327,10 @@ def test_clipped_losses_stop_both_updates_outside_one():
     ('gaia.dist_weight', -1.0, r'config.gaia.dist_weight=-1.0 must be >= 0'),
     ('gaia.disc_fake_target', 'real', r"disc_fake_target='real' is not a target; choose one "
                                       r'of: input, generated'),
+    ('gaia.balance_gradient', 'none', r"config.gaia.balance_gradient='none' is not a choice; "
+                                      r'choose one of: stop, through'),
+    ('gaia.loss_scale', 'byte', r"config.gaia.loss_scale='byte' is not a scale; choose one of: "
+                                r'pm1, unit'),
     ('batch_size', 7, r'config.batch_size=7 must be even'),
     ('model.mlp_layers', -1, r'config.model.mlp_layers=-1 must be an integer >= 0'),
     ('model.mlp_width', 0, r'config.model.mlp_width=0 must be an integer >= 1'),
@@ -333,3 +431,8 @@ def test_config_arguments():
   assert full.model.latent * full.model.latent_width**2 == 32
   with pytest.raises(ValueError, match='takes only "local"'):
     gaia_svhn.get_config('bern2')
+  # The GAIA code's losses (AUDIT.md B1, B2); base keeps constant weights, no clip, [-1, 1].
+  code = lambda c: (c.gaia.balance_gradient, c.gaia.clip_losses, c.gaia.loss_scale)
+  assert code(base.get_config()) == ('stop', False, 'pm1')
+  assert code(full) == code(gaia_svhn.get_config('local')) == ('through', True, 'unit')
+  assert code(local) == code(gaia_toys.get_config()) == ('through', True, 'pm1')

@@ -9,12 +9,20 @@ between the two halves of the batch, and every loss a mean absolute error:
   L_dist = mean((log(1 + d_x) - log(1 + d_z))^2)                           (section 2.1)
 
 with d_x, d_z the squared pairwise distances in the batch, each divided by its mean. Sigmoid
-balancing (appendix 5.2 and its Algorithm 1; the code), sig(t) = sigmoid(slope * t), the
-weights held constant:
+balancing (appendix 5.2 and its Algorithm 1; the code), sig(t) = sigmoid(slope * t):
 
   p_fake = clip(sig(0.5 L_interp - L_real), 0, 0.9);  L_D = L_real - p_fake (L_interp + L_GX) / 2
   p_gen = sig(L_interp - L_GX);  L_G = p_gen L_interp + (1 - p_gen) L_GX + w L_dist
   s = sig(L_real - (L_interp + L_GX) / 2);  lr_D = s lr,  lr_G = (1 - s) lr.
+
+s is a constant (the code hands it to Adam as the learning rate). p_fake and p_gen are constants
+too with config.gaia.balance_gradient='stop'; with 'through' they are differentiated as the
+functions of the losses they are, as in the code (network.py:100-119, 135-136), which changes
+the gradients: where L_real = L_interp = L_GX = 0.15, dL_D/dL_real is 1.447, not 1 (tests).
+config.gaia.clip_losses clips L_D and L_G to [-1, 1] like the code (network.py:108, 116): no
+gradient outside. config.gaia.loss_scale='unit' halves every L1 term, the code's scale (its
+images are /255 with a sigmoid decoder, network.py:284; L1 on [0, 1] is half L1 on [-1, 1]), so
+that a slope acts on loss differences as there; L_dist is scale-free either way.
 
 G has no direct reconstruction term |x - G(x)| (paper and code): it reconstructs x "across the
 discriminator" through L_GX; |x - G(x)| is logged as gen/recon only. The paper's section 2
@@ -23,9 +31,8 @@ describes D's term on G(x) as D's own AE loss |G(x) - D(G(x))|; REFERENCE.md and
 config.gaia.disc_fake_target picks the one that L_D and s use (G always uses L_GX).
 
 Both updates use the parameters from before the step, like the reference code, whose two train
-ops are built on one forward pass (and like AE+GAN here). Because the balancing weights are
-constants, L_D and L_G are fixed linear combinations of the loss terms: one forward pass and
-two pullbacks of it give both gradients.
+ops are built on one forward pass (and like AE+GAN here). L_D and L_G are functions of the
+scalar loss terms only, so one forward pass and two pullbacks of it give both gradients.
 """
 
 import jax
@@ -36,10 +43,18 @@ from mixres.objectives import base
 
 MAX_P_FAKE = 0.9  # REFERENCE.md and the code: D's weight on fakes never passes 0.9.
 FAKE_TARGETS = ('input', 'generated')
+BALANCE_GRADIENTS = ('stop', 'through')
+LOSS_SCALES = {'pm1': 1.0, 'unit': 0.5}  # L1 on x in [-1, 1]; on (x + 1) / 2 in [0, 1].
 
 
 def l1(a: jax.Array, b: jax.Array) -> jax.Array:
   return jnp.mean(jnp.abs(a - b))
+
+
+def clip(x: jax.Array, low: float, high: float) -> jax.Array:
+  """x clipped to [low, high] with tf.clip_by_value's gradient, as the code clips: 1 on the
+  closed interval, 0 outside (jnp.clip passes 1/2 at the ends)."""
+  return jnp.where((x < low) | (x > high), jax.lax.stop_gradient(jnp.clip(x, low, high)), x)
 
 
 def interpolate(codes: jax.Array, alphas: jax.Array) -> jax.Array:
@@ -85,6 +100,12 @@ class GAIA(base.Objective):
     if g.disc_fake_target not in FAKE_TARGETS:
       raise ValueError(f'config.gaia.disc_fake_target={g.disc_fake_target!r} is not a target; '
                        f'choose one of: {", ".join(FAKE_TARGETS)}')
+    if g.balance_gradient not in BALANCE_GRADIENTS:
+      raise ValueError(f'config.gaia.balance_gradient={g.balance_gradient!r} is not a choice; '
+                       f'choose one of: {", ".join(BALANCE_GRADIENTS)}')
+    if g.loss_scale not in LOSS_SCALES:
+      raise ValueError(f'config.gaia.loss_scale={g.loss_scale!r} is not a scale; '
+                       f'choose one of: {", ".join(LOSS_SCALES)}')
     if config.batch_size % 2:
       raise ValueError(f'config.batch_size={config.batch_size} must be even: GAIA interpolates '
                        'between the two halves of the batch')
@@ -117,23 +138,29 @@ class GAIA(base.Objective):
 
   def loss_terms(self, gen_params, disc_params, x: jax.Array, alphas: jax.Array):
     """The loss terms (dict of scalars) and, as aux, (codes f(x), |x - G(x)|)."""
+    scale = LOSS_SCALES[self.config.gaia.loss_scale]
+    l1_scaled = lambda a, b: scale * l1(a, b)
     codes = self.encode(gen_params, x)
     decoded = self.decode(gen_params, jnp.concatenate([codes, interpolate(codes, alphas)]))
     gen_x, gen_interp = jnp.split(decoded, 2)
     # One D call on all three (instance norm is per sample, so batching them is exact).
     d_real, d_gen_x, d_interp = jnp.split(
         self.discriminate(disc_params, jnp.concatenate([x, gen_x, gen_interp])), 3)
-    terms = {'real': l1(x, d_real), 'gen_x': l1(x, d_gen_x), 'gen_x_self': l1(gen_x, d_gen_x),
-             'interp': l1(gen_interp, d_interp), 'dist': distance_loss(x, codes)}
-    return terms, (codes, l1(x, gen_x))
+    terms = {'real': l1_scaled(x, d_real), 'gen_x': l1_scaled(x, d_gen_x),
+             'gen_x_self': l1_scaled(gen_x, d_gen_x), 'interp': l1_scaled(gen_interp, d_interp),
+             'dist': distance_loss(x, codes)}
+    return terms, (codes, l1_scaled(x, gen_x))
 
   def balance(self, terms) -> dict[str, jax.Array]:
-    """p_fake, p_gen and s (D's share of the learning rate) from the current losses, constant."""
+    """p_fake, p_gen and s (D's share of the learning rate) from the current losses; s is
+    constant, p_fake and p_gen are constant or not by config.gaia.balance_gradient."""
     sig = lambda t: jax.nn.sigmoid(self.config.gaia.slope * t)
-    weights = {'p_fake': jnp.clip(sig(0.5 * terms['interp'] - terms['real']), 0.0, MAX_P_FAKE),
-               'p_gen': sig(terms['interp'] - terms['gen_x']),
-               'lr_disc': sig(terms['real'] - self.fake_loss(terms))}
-    return jax.lax.stop_gradient(weights)
+    weights = {'p_fake': clip(sig(0.5 * terms['interp'] - terms['real']), 0.0, MAX_P_FAKE),
+               'p_gen': sig(terms['interp'] - terms['gen_x'])}
+    if self.config.gaia.balance_gradient == 'stop':
+      weights = jax.lax.stop_gradient(weights)
+    # The code's p_gen is also clipped to [0, 1] (network.py:111-113), a no-op on a sigmoid.
+    return {**weights, 'lr_disc': jax.lax.stop_gradient(sig(terms['real'] - self.fake_loss(terms)))}
 
   def fake_loss(self, terms) -> jax.Array:
     """(L_interp + D's term on G(x)) / 2."""
@@ -141,7 +168,11 @@ class GAIA(base.Objective):
     return (terms['interp'] + terms[target]) / 2
 
   def _clip(self, loss):
-    return jnp.clip(loss, -1.0, 1.0) if self.config.gaia.clip_losses else loss
+    return clip(loss, -1.0, 1.0) if self.config.gaia.clip_losses else loss
+
+  def grad_in_terms(self, loss, terms):
+    """d loss(terms, balance(terms)) / d terms: the weights, plus what flows through them."""
+    return jax.grad(lambda t: loss(t, self.balance(t)))(terms)
 
   def disc_loss(self, terms, weights) -> jax.Array:
     return self._clip(terms['real'] - weights['p_fake'] * self.fake_loss(terms))
@@ -159,10 +190,10 @@ class GAIA(base.Objective):
     terms, pullback, (codes, recon) = jax.vjp(
         lambda g, d: self.loss_terms(g, d, x, alphas), gen_params, disc_params, has_aux=True)
     weights = self.balance(terms)
-    # dL/dterms are the constant weights (and 0 where a clip is active); pulled back through the
-    # forward pass, L_G is differentiated in G's parameters only and L_D in D's only.
-    gen_grads = pullback(jax.grad(self.gen_loss)(terms, weights))[0]
-    disc_grads = pullback(jax.grad(self.disc_loss)(terms, weights))[1]
+    # dL/dterms pulled back through the forward pass: L_G is differentiated in G's parameters
+    # only and L_D in D's only.
+    gen_grads = pullback(self.grad_in_terms(self.gen_loss, terms))[0]
+    disc_grads = pullback(self.grad_in_terms(self.disc_loss, terms))[1]
     s = weights['lr_disc']
     state, gen_opt = self.apply_gradients(state, 'generator', gen_grads, lr_scale=1 - s)
     state, disc_opt = self.apply_gradients(state, 'disc', disc_grads, lr_scale=s)
