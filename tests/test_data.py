@@ -377,6 +377,8 @@ def test_lines_are_an_endless_stream_of_fresh_lines_that_resumes():
   train, valid = sources.build(config)
   assert len(valid) == sources.STREAM_VALID == 5_000  # ACAI's test lines (lib/data.py:335).
   assert sources.endless(len(train)) and not sources.endless(len(valid))
+  assert 'an endless stream of fresh examples / 5000 valid' in sources.describe(
+      config, train, valid)
   # ACAI's run of 2^24 lines is a vanishing share of the stream: its shuffle never wraps.
   assert len(train) > 10**9 * lines_config.TOTAL_STEPS * config.batch_size
   # Validation holds the stream's first lines, training the rest: lines 5,000 onwards.
@@ -410,6 +412,9 @@ def test_the_lines_stream_refuses_what_needs_epochs():
   config.data.train_subset = 100
   with pytest.raises(ValueError, match='config.data.train_subset=100 needs a finite'):
     sources.build(config)
-  config.data.train_subset, config.data.num_examples = 0, 300  # A fixed set: split 90/10.
+  config.data.train_subset, config.data.valid_size = 0, -1
+  with pytest.raises(ValueError, match='config.data.valid_size=-1 must be >= 1, or 0'):
+    sources.build(config)
+  config.data.valid_size, config.data.num_examples = 0, 300  # A fixed set: split 90/10.
   train, valid = sources.build(config)
   assert (len(train), len(valid)) == (270, 30)

@@ -80,7 +80,8 @@ def test_lines_are_drawn_as_acai_draws_them():
   np.testing.assert_allclose(full.mean(), 13.4099, atol=1e-4)
   assert full.min() == 10  # Every line has full-ink pixels.
   # The float32 images are the float64 ones rounded.
-  np.testing.assert_array_equal(procedural.render_lines(angles[::97]), bank[::97].astype(np.float32))
+  np.testing.assert_array_equal(procedural.render_lines(angles[::97]),
+                                bank[::97].astype(np.float32))
 
 
 def test_lines_source_draws_each_line_from_its_index():

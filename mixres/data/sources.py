@@ -192,6 +192,7 @@ def endless(num_examples: int) -> bool:
   """Whether a source (or a split) of this length is the stream: it has no epochs."""
   return num_examples > STREAM_LENGTH // 2
 
+
 def digits() -> ArraySource:
   """scikit-learn's bundled 8x8 digits (1,797 images), one channel; fitted to size by `build`."""
   from sklearn import datasets
