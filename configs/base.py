@@ -39,7 +39,9 @@ def get_config() -> ml_collections.ConfigDict:
   # Digit datasets (digits, mnist, svhn_cropped): binary 'attributes' derived from the label,
   # any of 'odd', 'large' (>= 5), 'loop' (0, 6, 8, 9); offline attributes for 'amr_supervised'.
   config.data.derived_attributes = ()
-  config.data.num_examples = 0  # Procedural sizes; 0: lines 65,536, 2-D toys 10,000.
+  # Procedural sizes. 0: lines an endless stream of fresh lines (ACAI lib/data.py:115-131) whose
+  # validation split is its first valid_size lines (0: ACAI's 5,000), 2-D toys 10,000.
+  config.data.num_examples = 0
   config.data.procedural_seed = 0  # Seed of the procedural datasets' content.
   config.data.shuffle_seed = 0  # Data order; -1: config.seed's (the AMR code: torch.manual_seed).
   # 'stream' (endless shuffled stream, full batches across epochs, schedules count global steps)

@@ -5,7 +5,12 @@
   methods: acai (default), ae, dropout, denoising, vae, ae_gan, amr_mixup, amr_bern;
   ',local' for the short CPU variant
 
-Data: 32x32x1 procedural lines (65,536, 90/10 train/valid), the probe on the 10-bin angle.
+Data as ACAI's code (lib/data.py:72-131): 32x32x1 lines from the centre, 15 px long, drawn by
+its draw_line (a 2-px band across the minor axis; background -1, ink +1), an endless stream of
+fresh lines at angles ~ U[0, 2 pi), each drawn from (data.procedural_seed, its index), so a
+resumed run sees the batches it would have seen; validation: the stream's first 5,000 lines
+(ACAI's test set, lib/data.py:335); the probe on the 10-bin angle. (data.num_examples = N > 0
+gives a fixed set of N lines split 90/10 instead.)
 Networks as ACAI's own code runs lines (REFERENCE.md section 1): latent_width 2 (4 scales),
 depth 16, 16 code channels (a 16 x 2 x 2 = 64-d code), LeakyReLU 0.2, no normalisation.
 Training as the ACAI code: Adam 1e-4 with TensorFlow's default betas (0.9, 0.999), no weight
@@ -67,7 +72,7 @@ def get_config(arg=None):
   config.data.name = 'lines'
   config.data.image_size = 32
   config.data.num_classes = 10  # Angle bins, for the probe.
-  config.data.valid_fraction = 0.1
+  config.data.num_examples = 0  # ACAI's endless stream of fresh lines (the base default).
 
   config.model.arch = 'acai'
   config.model.latent_width = 2

@@ -8,8 +8,10 @@ import pytest
 import tensorflow_datasets as tfds
 
 from configs import base
+from configs import lines as lines_config
 from mixres.data import files
 from mixres.data import pipeline
+from mixres.data import procedural
 from mixres.data import sources
 from mixres.data import transforms
 
@@ -366,3 +368,53 @@ def test_amr_code_subsets_are_the_first_n_of_the_authors_training_order():
   config.data.train_subset = 100
   subset, _ = sources.build(config)
   np.testing.assert_array_equal(subset.indices, order[:100])
+
+
+def test_lines_are_an_endless_stream_of_fresh_lines_that_resumes():
+  """ACAI draws a fresh line for every training example, forever (lib/data.py:115-131); ours
+  are drawn from their index, so a resumed run reads the batches it would have read."""
+  config = data_config('lines')  # num_examples = 0: the stream.
+  train, valid = sources.build(config)
+  assert len(valid) == sources.STREAM_VALID == 5_000  # ACAI's test lines (lib/data.py:335).
+  assert sources.endless(len(train)) and not sources.endless(len(valid))
+  assert 'an endless stream of fresh examples / 5000 valid' in sources.describe(
+      config, train, valid)
+  # ACAI's run of 2^24 lines is a vanishing share of the stream: its shuffle never wraps.
+  assert len(train) > 10**9 * lines_config.TOTAL_STEPS * config.batch_size
+  # Validation holds the stream's first lines, training the rest: lines 5,000 onwards.
+  stream = procedural.LinesSource(sources.STREAM_LENGTH, config.data.procedural_seed)
+  assert valid[17]['angle'] == stream[17]['angle']
+  np.testing.assert_array_equal(train[0]['image'], stream[5_000]['image'])
+  batches = pipeline.train_batches(train, 16, seed=3, process_index=0, process_count=1)
+  straight = pipeline.iterate(batches)
+  seen = [next(straight) for _ in range(12)]
+  angles = np.concatenate([b['angle'] for b in seen]).tolist()
+  assert len(set(angles)) == len(angles) == 12 * 16  # No line twice.
+  assert not set(angles) & {np.float32(stream.angle(i)) for i in range(len(valid))}
+  resumed = pipeline.iterate(batches, start=7)
+  for step in range(7, 12):
+    np.testing.assert_array_equal(next(resumed)['image'], seen[step]['image'])
+  other = pipeline.train_batches(train, 16, seed=4, process_index=0, process_count=1)[0]
+  assert not set(other['angle'].tolist()) & set(angles)  # Another run seed, other lines.
+
+
+def test_the_lines_stream_refuses_what_needs_epochs():
+  config = data_config('lines')
+  train, _ = sources.build(config)
+  with pytest.raises(ValueError, match="batching='epoch' needs epochs"):
+    pipeline.train_batches(train, 16, seed=0, process_index=0, process_count=1,
+                           batching='epoch')
+  clock = pipeline.EpochClock(len(train), 64)
+  with pytest.raises(ValueError, match='set config.num_train_steps'):
+    clock.train_steps(1.0)
+  with pytest.raises(ValueError, match="use 'N steps'"):
+    clock.epochs_done(10)
+  config.data.train_subset = 100
+  with pytest.raises(ValueError, match='config.data.train_subset=100 needs a finite'):
+    sources.build(config)
+  config.data.train_subset, config.data.valid_size = 0, -1
+  with pytest.raises(ValueError, match='config.data.valid_size=-1 must be >= 1, or 0'):
+    sources.build(config)
+  config.data.valid_size, config.data.num_examples = 0, 300  # A fixed set: split 90/10.
+  train, valid = sources.build(config)
+  assert (len(train), len(valid)) == (270, 30)

@@ -1,4 +1,5 @@
-"""ACAI's lines benchmark on its canonical cases: perfect walk, pixel blend, abrupt switch."""
+"""ACAI's lines benchmark on its canonical cases: perfect walk, pixel blend, abrupt switch, a
+path that turns back."""
 
 import ml_collections
 import numpy as np
@@ -79,20 +80,76 @@ def test_perfect_interpolation_scores_zero(bank):
   assert np.abs(error).max() <= 3 * procedural.TWO_PI / lines.NUM_REFERENCE
 
 
-def test_abrupt_switch_and_pixel_blend(bank):
-  a, b = grid_angle(1000), grid_angle(4000)  # 0.63 and 2.51 rad: well apart.
+def test_smoothness_of_a_path_that_turns_back():
+  """Item 9: forward 12 x 0.1, then back 3 x 0.25. Total change |0.45 - 0| = 0.45, largest step
+  0.25: 0.25 / 0.45 - 1/15 = 22/45. Dividing by the path's length (1.95) would give 0.062, and
+  the largest signed step (0.1) 0.156."""
+  path = np.concatenate([np.arange(13) * 0.1, 1.2 - np.arange(1, 4) * 0.25])[None]
+  assert path.shape == (1, STEPS)
+  np.testing.assert_allclose(lines.smoothness(path), [22.0 / 45.0], rtol=1e-12)
+  # Forward 10 x 0.1 then back 5 x 0.1: every step the same size, yet not smooth: 0.1 / 0.5 -
+  # 1/15 = 2/15 (a path-length metric scores this walk a perfect 0).
+  there_and_back = np.concatenate([np.arange(11) * 0.1, 1.0 - np.arange(1, 6) * 0.1])[None]
+  np.testing.assert_allclose(lines.smoothness(there_and_back), [2.0 / 15.0], rtol=1e-12)
+
+
+def test_turning_back_through_the_evaluator(bank):
+  """The same 22/45 path as rendered lines read back through the bank: on-grid angles, forward
+  12 x 160 reference steps, then back 3 x 400, exactly."""
+  index = 1000 + np.concatenate([np.arange(13) * 160, 12 * 160 - np.arange(1, 4) * 400])
+  images = procedural.render_lines(grid_angle(index))[None]
+  scores = lines.score_interpolations(images, bank)
+  np.testing.assert_allclose(scores['lines/smoothness'], 22.0 / 45.0, rtol=1e-9)
+
+
+CANONICAL = (5 * np.pi / 7, 3 * np.pi / 2)  # ACAI's example pair.
+
+
+def _pixel_blend(a, b):
+  """The evaluator's path (weights i/15 in float32) through pixel space from line a to line b."""
+  x_a, x_b = procedural.render_lines(np.array([a, b]))
+  w = (np.arange(STEPS, dtype=np.float32) / (STEPS - 1)).reshape(-1, 1, 1, 1)
+  return ((1 - w) * x_a + w * x_b)[None]
+
+
+def test_canonical_pair_calibration(bank):
+  """AUDIT.md B3: ACAI's canonical pair (5 pi/7 -> 3 pi/2) with ACAI's drawing.
+
+  Pixel blend: Mean Distance 7.217e-3 (ACAI's line_eval gives the same, 7.22e-3). Smoothness
+  0.9209, which ACAI's line_eval also gives on these float32 images; on the float64 blend its
+  cdist breaks the mirror ties of steps 8-14 the other way and reads 0.940 (module docstring).
+  """
+  a, b = CANONICAL
+  blend = lines.score_interpolations(_pixel_blend(a, b), bank)
+  np.testing.assert_allclose(blend['lines/mean_distance'], 7.22e-3, rtol=0.02)
+  np.testing.assert_allclose(blend['lines/smoothness'], 0.9209, atol=0.005)
   x_a, x_b = procedural.render_lines(np.array([a, b]))
   switch = np.stack([x_a if i < 8 else x_b for i in range(STEPS)])[None]
   scores = lines.score_interpolations(switch, bank)
-  np.testing.assert_allclose(scores['lines/mean_distance'], 0.0, atol=1e-6)
-  np.testing.assert_allclose(scores['lines/smoothness'], 1.0 - 1.0 / 15, rtol=1e-6)
+  np.testing.assert_allclose(scores['lines/smoothness'], 1.0 - 1.0 / 15, rtol=1e-9)  # 0.9333
+  assert scores['lines/mean_distance'] < 1e-6  # Real lines, off the grid by < 1/2 step.
+  # The perfect path: lines evenly spaced along the shortest arc, here counterclockwise 0.79 pi.
+  arc = np.angle(np.exp(1j * (b - a)))
+  assert 0 < arc < np.pi
+  perfect = procedural.render_lines(a + arc * np.linspace(0, 1, STEPS))[None]
+  scores = lines.score_interpolations(perfect, bank)
+  assert scores['lines/mean_distance'] < 1e-6 and abs(scores['lines/smoothness']) < 1e-3
 
-  w = np.linspace(0, 1, STEPS).reshape(-1, 1, 1, 1)
-  blend = ((1 - w) * x_a + w * x_b)[None]
-  blended = lines.score_interpolations(blend, bank)
-  # Half-ink double lines are far from any single line, and the angle still jumps once.
-  assert blended['lines/mean_distance'] > 100 * 1e-6
-  assert blended['lines/smoothness'] > 0.8
+
+def test_mirror_ties_go_to_the_first_reference_line(bank):
+  """Steps 8-14 of the canonical blend are exactly as near to two reference lines mirrored about
+  3 pi/2 (line 7,500): the blend is symmetric about the vertical where they differ. The first
+  one wins, in float32 and float64, whatever the rounding of the two cosines."""
+  images = _pixel_blend(*CANONICAL)[0]
+  angles, vectors = bank
+  cosine = lines._unit_rows(images.astype(np.float64)) @ vectors.T
+  for dtype in (np.float32, np.float64):
+    _, nearest = lines.nearest_lines(images.astype(dtype), bank)
+    index = np.rint(nearest / grid_angle(1)).astype(int)
+    steps = np.arange(8, 15)
+    mirror = 15_000 - index[steps]
+    np.testing.assert_allclose(cosine[steps, index[steps]], cosine[steps, mirror], atol=1e-15)
+    assert np.all(index[steps] < mirror), (dtype, index[steps], mirror)
 
 
 class _PixelSpace:

@@ -13,6 +13,8 @@ and sees exactly the batches the uninterrupted run would have seen.
   each epoch a fresh seeded shuffle cut into ceil(N / B) batches, the last one partial, and the
   schedules count from each epoch's first batch (models/base.py:50 passes iter=b+1,
   swapgan.py:263 updates G when (iter - 1) % 5 == 0).
+An endless source (the lines stream, sources.STREAM_LENGTH) has no epochs: 'stream' only, and
+a run's length in steps.
 """
 
 import dataclasses
@@ -26,6 +28,7 @@ import jax
 import ml_collections
 import numpy as np
 
+from mixres.data import sources
 from mixres.data import transforms
 from mixres.data.sources import Source
 
@@ -44,6 +47,10 @@ class EpochClock:
     if self.batching not in BATCHINGS:
       raise ValueError(f'config.data.batching={self.batching!r} is not a batching; choose one '
                        f'of: {", ".join(BATCHINGS)}')
+    if self.batching == 'epoch' and sources.endless(self.num_examples):
+      raise ValueError("config.data.batching='epoch' needs epochs, but the training set is an "
+                       "endless stream (config.data.num_examples=0); use batching='stream', or "
+                       'set config.data.num_examples')
 
   @property
   def batches_per_epoch(self) -> int:
@@ -58,6 +65,9 @@ class EpochClock:
 
   def epochs_done(self, steps: int) -> int:
     """Whole epochs of data seen after `steps` steps."""
+    if sources.endless(self.num_examples):
+      raise ValueError("an 'N epochs' cadence (config.eval.every) never comes round on an "
+                       "endless stream (config.data.num_examples=0); use 'N steps'")
     if self.batching == 'epoch':
       return steps // self.batches_per_epoch
     return steps * self.batch_size // self.num_examples
@@ -68,6 +78,9 @@ class EpochClock:
 
   def train_steps(self, num_epochs: float) -> int:
     """Steps in `num_epochs` epochs."""
+    if sources.endless(self.num_examples):
+      raise ValueError(f'config.num_epochs={num_epochs} epochs of an endless stream never end '
+                       '(config.data.num_examples=0); set config.num_train_steps')
     if self.batching == 'epoch':
       return math.ceil(num_epochs * self.batches_per_epoch)
     return math.ceil(num_epochs * self.num_examples / self.batch_size)

@@ -48,10 +48,11 @@ class ArraySource:
 
 
 class SubsetSource:
-  """The examples of `parent` at `indices`, in that order."""
+  """The examples of `parent` at `indices`, in that order (a `range` stays lazy)."""
 
-  def __init__(self, parent: Source, indices: np.ndarray):
-    self.parent, self.indices = parent, np.asarray(indices)
+  def __init__(self, parent: Source, indices: np.ndarray | range):
+    self.parent = parent
+    self.indices = indices if isinstance(indices, range) else np.asarray(indices)
 
   def __len__(self) -> int:
     return len(self.indices)
@@ -179,6 +180,19 @@ class TfdsSource:
 # -------------------------------------------------------------------------------------------------
 # Procedural datasets: name -> (factory from config.data, number of probe classes).
 
+# The ACAI lines with config.data.num_examples = 0: a stream of fresh lines, each drawn from its
+# index, so long that no run comes near its end (2^62 lines; a run of 2^24 reads 4e-12 of it) and
+# none repeats. Its first STREAM_VALID lines are the validation split, ACAI's 5,000 test lines
+# (lib/data.py:335 of brain-research/acai), the rest the training stream.
+STREAM_LENGTH = 1 << 62
+STREAM_VALID = 5_000
+
+
+def endless(num_examples: int) -> bool:
+  """Whether a source (or a split) of this length is the stream: it has no epochs."""
+  return num_examples > STREAM_LENGTH // 2
+
+
 def digits() -> ArraySource:
   """scikit-learn's bundled 8x8 digits (1,797 images), one channel; fitted to size by `build`."""
   from sklearn import datasets
@@ -193,8 +207,10 @@ def _toy_classes(name: str) -> int:
 
 PROCEDURAL: dict[str, tuple[Callable, Callable]] = {
     'digits': (lambda d: digits(), lambda d: 10),
-    'lines': (lambda d: procedural.LinesSource(d.num_examples or 65_536, d.procedural_seed),
-              lambda d: 10),  # The 10-bin angle label.
+    # Drawn at data.image_size, as ACAI draws at its input size; the 10-bin angle label.
+    'lines': (lambda d: procedural.LinesSource(d.num_examples or STREAM_LENGTH,
+                                               d.procedural_seed, int(d.image_size)),
+              lambda d: 10),
     # Rendered at data.image_size, so smaller sprites stay binary.
     'dsprites_rendered': (lambda d: procedural.DspritesSource(d.image_size), lambda d: 3),
     **{toy: (lambda d, toy=toy: procedural.ToySource(toy, d.num_examples or 10_000,
@@ -376,6 +392,8 @@ def build(config: ml_collections.ConfigDict) -> tuple[Source, Source]:
     transforms.check_fit(method, native, size)
     if native[:2] != (size, size):
       full = MappedSource(full, lambda image: transforms.fit(image, size, method))
+  if endless(len(full)):
+    return _split_stream(full, data)
   train, valid = split_indices(len(full), data.valid_fraction, data.split_seed,
                                int(data.valid_size), data.split_method)
   if data.train_subset:
@@ -388,6 +406,19 @@ def build(config: ml_collections.ConfigDict) -> tuple[Source, Source]:
   return SubsetSource(full, train), SubsetSource(full, valid)
 
 
+def _split_stream(full: Source, data: ml_collections.ConfigDict) -> tuple[Source, Source]:
+  """The stream's first valid_size (default STREAM_VALID) lines validate, the rest train."""
+  if data.train_subset:
+    raise ValueError(f'config.data.train_subset={data.train_subset} needs a finite training '
+                     f'set, but {data.name!r} with config.data.num_examples=0 is an endless '
+                     'stream; set config.data.num_examples, or train_subset=0')
+  num_valid = int(data.valid_size) or STREAM_VALID
+  if num_valid < 1:
+    raise ValueError(f'config.data.valid_size={data.valid_size} must be >= 1, or 0 for the '
+                     f'stream\'s default {STREAM_VALID}')
+  return SubsetSource(full, range(num_valid, len(full))), SubsetSource(full, range(num_valid))
+
+
 def image_shape(source: Source) -> tuple[int, ...]:
   return tuple(np.shape(source[0]['image']))
 
@@ -395,6 +426,9 @@ def image_shape(source: Source) -> tuple[int, ...]:
 def describe(config: ml_collections.ConfigDict, train: Source, valid: Source) -> str:
   """One line for the log: what the run trains on."""
   where = config.data.path or config.data.data_dir or 'default'
+  if endless(len(train)):
+    return (f'data {config.data.name} ({where}): an endless stream of fresh examples / '
+            f'{len(valid)} valid, {"x".join(map(str, image_shape(train)))}')
   return (f'data {config.data.name} ({where}): {len(train)} train / {len(valid)} valid, '
           f'{"x".join(map(str, image_shape(train)))}, '
           f'{math.ceil(len(train) / config.batch_size)} steps per epoch')

@@ -14,9 +14,15 @@ nearest of 10,000 reference lines (angles evenly spaced over [0, 2 pi)) by cosin
   (a decoder that ignores its code would otherwise score a perfect 0). The share of undefined
   interpolations is logged as lines/undefined_fraction.
 
-The nearest reference line is searched in float64, as ACAI's scipy `cdist`: in float32 the dot
-products of neighbouring reference lines tie, which moves the angle by up to two steps.
-Perfect interpolations score 0 on both.
+Reference lines are drawn as ACAI draws them (procedural.render_lines) and kept in float64, and
+the nearest one is searched in float64, as ACAI's scipy `cdist`: in float32 the dot products of
+neighbouring reference lines tie, which moves the angle by up to two steps. Exact ties remain:
+an image symmetric about a line's axis (the pixel blend of a line with a vertical one) is as near
+to two mirrored reference lines, whose cosines then differ by rounding alone (1e-17), so which
+one `cdist` returns depends on the arithmetic's order (ACAI's own code reads the canonical blend
+below as 0.940 in float64 and 0.921 in float32). Cosines within TIE of the best count as tied
+and the first reference line among them wins, argmin's rule for exact ties, so the read-out is
+the same on any machine. Perfect interpolations score 0 on both.
 """
 
 import jax
@@ -28,13 +34,16 @@ NUM_REFERENCE = 10_000
 NUM_STEPS = 16  # z_0 = z_a ... z_15 = z_b.
 MIN_TOTAL_CHANGE = 1e-4  # Below this an interpolation has no direction to be smooth along.
 _CHUNK = 1024  # Decoded images per matrix product with the reference bank.
+# Cosines this close to the best are ties: rounding error is ~1e-16, and each reference line is
+# >= 1.3e-6 nearer to itself than to any other (measured over all 10,000).
+TIE = 1e-12
 
 
 def reference_lines(image_size: int = 32, count: int = NUM_REFERENCE
                     ) -> tuple[np.ndarray, np.ndarray]:
   """(angles (N,), unit-norm flattened images (N, S*S)) of `count` evenly spaced lines."""
   angles = np.linspace(0.0, procedural.TWO_PI, count, endpoint=False)
-  return angles, _unit_rows(procedural.render_lines(angles, image_size))
+  return angles, _unit_rows(procedural.render_lines(angles, image_size, np.float64))
 
 
 def _unit_rows(images: np.ndarray) -> np.ndarray:
@@ -49,7 +58,8 @@ def nearest_lines(images: np.ndarray, bank: tuple[np.ndarray, np.ndarray]
   distance, nearest = [], []
   for start in range(0, len(images), _CHUNK):
     cosine = _unit_rows(images[start:start + _CHUNK]) @ vectors.T  # (n, N), float64.
-    best = np.argmax(cosine, axis=1)
+    # The first reference line within TIE of the best (argmax returns the first True).
+    best = np.argmax(cosine >= cosine.max(axis=1, keepdims=True) - TIE, axis=1)
     nearest.append(angles[best])
     distance.append(np.maximum(1.0 - cosine[np.arange(len(best)), best], 0.0))
   return np.concatenate(distance), np.concatenate(nearest)
