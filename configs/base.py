@@ -179,6 +179,13 @@ def get_config() -> ml_collections.ConfigDict:
   # The encoder's second half: 'log_var' (log sigma^2, the usual head) or 'std' (sigma itself,
   # unconstrained, as the AMR authors' models/vae.py:51-52 pass it to Normal as the scale).
   config.vae.posterior = 'log_var'
+  # Where mu and the scale head come from: 'conv_split' (halves of an encoder twice as wide) or
+  # 'dense' (ACAI's lines VAE, vae.py:51-56: two dense layers on the flattened code; the probe
+  # reads the features before them).
+  config.vae.head = 'conv_split'
+  # What encode() gives evaluators (interpolations, lines): the posterior 'mean' or a 'sample'
+  # (ACAI's ops.encode, vae.py:60, 90), drawn with a key that inference_params(state) fixes.
+  config.vae.encode = 'mean'
 
   # Adam(1e-4, b1=0.5, b2=0.99) with coupled L2 weight decay 1e-5 (PyTorch Adam semantics),
   # the same for generator, discriminator and probe.

@@ -1,7 +1,7 @@
 """What every objective shares: an encoder/decoder pair, optimiser groups and the linear probe.
 
 An objective owns its networks, losses and train step. The generic loop (mixres/train.py) only
-calls `init`, `train_step`, `encode`, `decode` and `probe_logits`.
+calls `init`, `train_step`, `encode`, `decode`, `probe_inputs` and `probe_logits`.
 
 Subclasses declare `groups` (optimiser group -> networks it updates), add networks in
 `build_networks`, and implement `update`, which returns the state after the method's own updates
@@ -241,6 +241,10 @@ class Objective:
 
   def decode(self, params: dict[str, Any], codes: jax.Array) -> jax.Array:
     return self.networks['decoder'].apply({'params': params['decoder']}, codes)
+
+  def probe_inputs(self, params: dict[str, Any], images: jax.Array) -> jax.Array:
+    """What the probe reads of `images`: their codes, unless an objective says otherwise."""
+    return self.encode(params, images)
 
   def probe_logits(self, params: dict[str, Any], codes: jax.Array) -> jax.Array:
     return self.networks['probe'].apply({'params': params['probe']}, codes)
