@@ -203,7 +203,8 @@ def test_generator_outputs_are_constants_in_the_discriminator_loss(adversarial):
   data = batch()
   alpha, target = drawn(state, data['views'])
   gen = obj.group_params(state.params, 'generator')
-  through = lambda p, loss: loss(obj.decode_interpolation(p, data['views'], alpha))
+  through = lambda p, loss: loss(obj.decode_interpolation(p, data['views'], alpha,
+                                                          state.collections)[0])
   ours = lambda out: obj.disc_loss(state.params['disc'], state, target, out)[0]
   unstopped = lambda out: jnp.mean(jax.nn.softplus(obj.disc_logits(state, out)))
   norm = lambda tree: float(jnp.sqrt(sum(jnp.sum(g ** 2) for g in jax.tree.leaves(tree))))
@@ -228,7 +229,8 @@ def test_schedule_and_bad_values_name_the_field():
       with pytest.raises(ValueError, match=rf'config.data.augment.num_views={views} must be 2'):
         objectives.get_objective(config, IMAGE_SHAPE)
   cases = [('augint.recon_every', 0, r'config.augint.recon_every=0 must be an integer >= 1'),
-           ('model.norm', 'batch', r"config.model.norm='batch' is not a norm.*instance, none"),
+           ('model.norm', 'group', r"config.model.norm='group' is not a norm.*instance, none, batch"),
+           ('augint.disc', 'mlp', r"^config.augint.disc='mlp' must be one of: sn, encoder$"),
            ('data.image_size', 30, r'config.data.image_size=30 .* multiple of 4')]
   for field, value, message in cases:
     config = small_config('augint_adv')

@@ -180,11 +180,12 @@ class VAE(base.Objective):
     return self.networks['decoder'].apply({'params': params['decoder']}, codes)
 
   def inference_params(self, state):
+    params = super().inference_params(state)
     if self.config.vae.encode == 'mean':
-      return state.params
+      return params
     # A stream of its own (1), so that no train step's key is reused.
     key = jax.random.fold_in(jax.random.fold_in(state.rng, state.step), 1)
-    return {**state.params, SAMPLE_KEY: key}
+    return {**params, SAMPLE_KEY: key}
 
   def encode(self, params, images):
     mean, scale, _ = self.posterior(params, images)
