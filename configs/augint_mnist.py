@@ -28,7 +28,9 @@ an accelerator job. ',local': 200 steps on the real MNIST test split cut 8k/2k w
 ../shared/data/mnist is beside the checkout (else scikit-learn's digits), measured there with
 the feature classifiers cached: vanilla 3.0 min, augint 3.6 min, adversarial 4.9 min (the first
 run on a machine adds ~15 s to train the two classifiers: 96% / 99.5% valid accuracy).
-Local results (best probe / sample Frechet / recon MSE / few-shot Frechet on lines):
+Local results, measured before the rows took the report's BatchNorm and encoder-D (with
+model.norm 'instance' and augint.disc 'sn'; not yet measured since), best probe / sample
+Frechet / recon MSE / few-shot Frechet on lines:
 vanilla 74.8% / 63 / 0.072 / 181; augint 71.7% / 291 / 0.144 / 198; adversarial 8.9% / 876 /
 0.487 / 890, its decoder collapsed to one blob after 40 reconstruction updates (with
 --config.augint.recon_every=1 it draws digit-like samples: 30.9% / 193 / 0.195 / 216).

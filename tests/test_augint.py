@@ -323,10 +323,12 @@ def test_short_run_on_digits_with_views(cache_dir, tmp_path):
 
 
 def test_config_rows():
-  for arg, objective, views in (('augint', 'augint', 2), ('adversarial', 'augint_adv', 2),
-                                ('vanilla', 'ae', 0)):
+  for arg, objective, views, norm in (('augint', 'augint', 2, 'batch'),
+                                      ('adversarial', 'augint_adv', 2, 'batch'),
+                                      ('vanilla', 'ae', 0, 'instance')):
     config = augint_mnist.get_config(arg)
     assert (config.objective, config.data.augment.num_views) == (objective, views)
+    assert (config.model.norm, config.augint.disc) == (norm, 'encoder')  # Report 4.1, 4.2.2.
     assert (config.model.arch, config.model.code_size, config.recon) == ('infogan', 10, 'l2')
     assert (config.optim.lr, config.batch_size, config.num_epochs) == (1e-3, 128, 50.0)
   assert augint_mnist.get_config('adversarial,fewshot').model.code_size == 32
