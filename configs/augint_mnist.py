@@ -5,7 +5,12 @@
   append ',fewshot' for the few-shot models (code 32, report 5.3) and ',local' for the CPU variant
 
 REFERENCE.md section 4: InfoGAN-style nets (model.arch 'infogan', depth 64) on MNIST at its
-native 28x28 (the report's size; no resize), code 10, MSE, Adam 1e-3 with PyTorch's defaults
+native 28x28 (the report's size; no resize), code 10, MSE, BatchNorm where the report's Tables 2
+and 3 have it (model.norm 'batch', running averages in evaluation) for AugIntAE and its
+adversarial variant, whose D is the encoder with a 1-unit output, BatchNorm included (report
+4.2.2; augint.disc 'encoder'). The vanilla row is the plain 'ae' objective, which does not carry
+BatchNorm statistics: it keeps the per-example norms at the same places (model.norm
+'instance'). Adam 1e-3 with PyTorch's defaults
 (betas 0.9/0.999, no weight decay), batch 128, 50 epochs; two augmented views per image
 (rotation 10 deg, translation 5 px, zoom 0.9-1.1). Evaluators: the linear probe (ours; the
 report has none), Gaussian samples (5.2) and few-shot generation (5.3) from 5 seeds of the
@@ -23,7 +28,9 @@ an accelerator job. ',local': 200 steps on the real MNIST test split cut 8k/2k w
 ../shared/data/mnist is beside the checkout (else scikit-learn's digits), measured there with
 the feature classifiers cached: vanilla 3.0 min, augint 3.6 min, adversarial 4.9 min (the first
 run on a machine adds ~15 s to train the two classifiers: 96% / 99.5% valid accuracy).
-Local results (best probe / sample Frechet / recon MSE / few-shot Frechet on lines):
+Local results, measured before the rows took the report's BatchNorm and encoder-D (with
+model.norm 'instance' and augint.disc 'sn'; not yet measured since), best probe / sample
+Frechet / recon MSE / few-shot Frechet on lines:
 vanilla 74.8% / 63 / 0.072 / 181; augint 71.7% / 291 / 0.144 / 198; adversarial 8.9% / 876 /
 0.487 / 890, its decoder collapsed to one blob after 40 reconstruction updates (with
 --config.augint.recon_every=1 it draws digit-like samples: 30.9% / 193 / 0.195 / 216).
@@ -35,9 +42,9 @@ import os
 from configs import base
 
 METHODS = {
-    'augint': dict(objective='augint', num_views=2),
-    'adversarial': dict(objective='augint_adv', num_views=2),
-    'vanilla': dict(objective='ae', num_views=0),
+    'augint': dict(objective='augint', num_views=2, norm='batch'),
+    'adversarial': dict(objective='augint_adv', num_views=2, norm='batch'),
+    'vanilla': dict(objective='ae', num_views=0, norm='instance'),  # 'ae': no BatchNorm state.
 }
 LOCAL_STEPS = 200
 # The real MNIST test split kept beside the checkout on the maintainers' machine (never in it).
@@ -70,9 +77,10 @@ def get_config(arg=None):
   config.model.depth = 64  # Conv 64 -> 128 channels, dense 64 x 7 x 7 (report Tables 2, 3).
   config.model.code_size = 32 if 'fewshot' in flags else 10
   config.model.leaky_slope = 0.01  # PyTorch's LeakyReLU default; the report gives no slope.
-  config.model.norm = 'instance'  # Per-example, where the report has BatchNorm (infogan.py).
+  config.model.norm = METHODS[method]['norm']  # Report Tables 2, 3: BatchNorm.
   config.recon = 'l2'  # The report's MSE.
   config.augint.recon_every = 5  # 'adversarial': the MSE every 5th step (report 4.2.2).
+  config.augint.disc = 'encoder'  # 'adversarial': D "identical to the encoder" (report 4.2.2).
 
   # Adam(1e-3) with PyTorch's defaults, for the nets, D and the probe alike.
   config.optim.lr = 1e-3

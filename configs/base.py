@@ -71,7 +71,9 @@ def get_config() -> ml_collections.ConfigDict:
   config.model.depth = 16
   config.model.latent = 2
   config.model.leaky_slope = 0.01  # Reference AMR code: 0.01; ACAI's own code: 0.2.
-  config.model.norm = 'instance'  # Generator norm: 'instance' or 'none'.
+  # Generator norm: 'instance' or 'none'; 'infogan' also 'batch' (BatchNorm, running averages in
+  # the state; objectives 'augint' and 'augint_adv' only).
+  config.model.norm = 'instance'
   # 'acai' family, as the AMR authors' code builds it (mixres/models/convnets.py says how):
   # 'flax' (flax's defaults) or 'reference' (their Initializer: N(0, 1/(1.04 C_out C_in k)) for
   # convs, N(0, 0.98^2) for instance-norm scales; torch's default for D's spectral-norm convs).
@@ -159,6 +161,9 @@ def get_config() -> ml_collections.ConfigDict:
   # 'augint_adv': G pays the reconstruction term every recon_every-th step, the adversarial one
   # every step; D steps every step (report 4.2.2: "every five epochs", read as steps).
   config.augint.recon_every = 5
+  # 'augint_adv' D: 'sn' (the family's spectral-norm D, no norm) or 'encoder' (report 4.2.2: the
+  # encoder itself with a 1-unit output, its norm included).
+  config.augint.disc = 'sn'
   config.dim = ml_collections.ConfigDict()  # REFERENCE.md section 5 (Deep InfoMax).
   config.dim.estimator = 'jsd'  # MI estimator: 'jsd' (Eq. 4), 'dv' (Eq. 2) or 'infonce' (Eq. 5).
   config.dim.alpha = 0.0  # Global MI weight. DIM(L): alpha 0, beta 1, gamma 0.1; DIM(G): 1, 0, 1.
@@ -188,6 +193,13 @@ def get_config() -> ml_collections.ConfigDict:
   # The encoder's second half: 'log_var' (log sigma^2, the usual head) or 'std' (sigma itself,
   # unconstrained, as the AMR authors' models/vae.py:51-52 pass it to Normal as the scale).
   config.vae.posterior = 'log_var'
+  # Where mu and the scale head come from: 'conv_split' (halves of an encoder twice as wide) or
+  # 'dense' (ACAI's lines VAE, vae.py:51-56: two dense layers on the flattened code; the probe
+  # reads the features before them).
+  config.vae.head = 'conv_split'
+  # What encode() gives evaluators (interpolations, lines): the posterior 'mean' or a 'sample'
+  # (ACAI's ops.encode, vae.py:60, 90), drawn with a key that inference_params(state) fixes.
+  config.vae.encode = 'mean'
 
   # Adam(1e-4, b1=0.5, b2=0.99) with coupled L2 weight decay 1e-5 (PyTorch Adam semantics),
   # the same for generator, discriminator and probe.

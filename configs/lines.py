@@ -17,7 +17,9 @@ Training as the ACAI code: Adam 1e-4 with TensorFlow's default betas (0.9, 0.999
 decay, batch 64, 2^24 images (total_kimg = 2^14), i.e. 262,144 steps; MSE reconstruction.
 Methods (ACAI code defaults): 'ae' the baseline; 'dropout' the AE with dropout 0.5 on the code;
 'denoising' the AE on inputs with Gaussian noise of std 1; 'vae' a VAE with a Bernoulli
-likelihood (beta 1); 'acai' config.acai's 'paper' variant (lambda 0.5, gamma 0.2).
+likelihood (beta 1) whose mu and log sigma^2 come from two dense layers on the flattened 64-d
+code features (ACAI vae.py:51-56; the probe reads those features, vae.py:78), and whose codes
+for the interpolations are posterior samples, as ACAI's ops.encode (vae.py:90); 'acai' config.acai's 'paper' variant (lambda 0.5, gamma 0.2).
 AMR and its AE+GAN baseline (the AMR paper has no lines run; these rows are ours): 'ae_gan',
 'amr_mixup' (k = 2) and 'amr_bern' (k = 2), the spectral-norm D and JS-GAN loss of the AMR
 setting, lambda 10 on the same MSE. On this benchmark every network steps every iteration
@@ -42,7 +44,9 @@ METHODS = {
     'ae': ('ae', {}),
     'dropout': ('ae', {'ae.dropout': 0.5}),  # ACAI code: keep probability 0.5.
     'denoising': ('ae', {'ae.noise': 1.0}),  # ACAI code: noise std 1.0.
-    'vae': ('vae', {'vae.beta': 1.0, 'vae.likelihood': 'bernoulli'}),
+    # ACAI vae.py: mu, log sigma^2 from two dense layers (55-56), posterior samples as codes (90).
+    'vae': ('vae', {'vae.beta': 1.0, 'vae.likelihood': 'bernoulli', 'vae.head': 'dense',
+                    'vae.encode': 'sample'}),
     'ae_gan': ('ae_gan', {'lam': 10.0, 'gen_every': 1}),
     'amr_mixup': ('amr', {'mixer': 'mixup', 'k': 2, 'lam': 10.0, 'gen_every': 1}),
     'amr_bern': ('amr', {'mixer': 'bernoulli', 'k': 2, 'lam': 10.0, 'gen_every': 1}),

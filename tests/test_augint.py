@@ -4,13 +4,16 @@ the Gaussian-sampling and few-shot evaluators, and a short run on digits with tw
 import functools
 import math
 
+import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
 
 from configs import augint_mnist
 from configs import base
+from mixres import checkpoint
 from mixres import objectives
 from mixres import train
 from mixres.data import sources
@@ -203,7 +206,8 @@ def test_generator_outputs_are_constants_in_the_discriminator_loss(adversarial):
   data = batch()
   alpha, target = drawn(state, data['views'])
   gen = obj.group_params(state.params, 'generator')
-  through = lambda p, loss: loss(obj.decode_interpolation(p, data['views'], alpha))
+  through = lambda p, loss: loss(obj.decode_interpolation(p, data['views'], alpha,
+                                                          state.collections)[0])
   ours = lambda out: obj.disc_loss(state.params['disc'], state, target, out)[0]
   unstopped = lambda out: jnp.mean(jax.nn.softplus(obj.disc_logits(state, out)))
   norm = lambda tree: float(jnp.sqrt(sum(jnp.sum(g ** 2) for g in jax.tree.leaves(tree))))
@@ -228,7 +232,8 @@ def test_schedule_and_bad_values_name_the_field():
       with pytest.raises(ValueError, match=rf'config.data.augment.num_views={views} must be 2'):
         objectives.get_objective(config, IMAGE_SHAPE)
   cases = [('augint.recon_every', 0, r'config.augint.recon_every=0 must be an integer >= 1'),
-           ('model.norm', 'batch', r"config.model.norm='batch' is not a norm.*instance, none"),
+           ('model.norm', 'group', r"config.model.norm='group' is not a norm.*instance, none, batch"),
+           ('augint.disc', 'mlp', r"^config.augint.disc='mlp' must be one of: sn, encoder$"),
            ('data.image_size', 30, r'config.data.image_size=30 .* multiple of 4')]
   for field, value, message in cases:
     config = small_config('augint_adv')
@@ -318,10 +323,12 @@ def test_short_run_on_digits_with_views(cache_dir, tmp_path):
 
 
 def test_config_rows():
-  for arg, objective, views in (('augint', 'augint', 2), ('adversarial', 'augint_adv', 2),
-                                ('vanilla', 'ae', 0)):
+  for arg, objective, views, norm in (('augint', 'augint', 2, 'batch'),
+                                      ('adversarial', 'augint_adv', 2, 'batch'),
+                                      ('vanilla', 'ae', 0, 'instance')):
     config = augint_mnist.get_config(arg)
     assert (config.objective, config.data.augment.num_views) == (objective, views)
+    assert (config.model.norm, config.augint.disc) == (norm, 'encoder')  # Report 4.1, 4.2.2.
     assert (config.model.arch, config.model.code_size, config.recon) == ('infogan', 10, 'l2')
     assert (config.optim.lr, config.batch_size, config.num_epochs) == (1e-3, 128, 50.0)
   assert augint_mnist.get_config('adversarial,fewshot').model.code_size == 32
@@ -329,3 +336,146 @@ def test_config_rows():
   assert local.num_train_steps > 0 and local.data.name in ('mnist', 'digits')
   with pytest.raises(ValueError, match='augint, adversarial, vanilla'):
     augint_mnist.get_config('gan')
+
+
+# The report's BatchNorm and encoder-D (configs/augint_mnist.py's rows) -------------------------
+
+
+def train_apply(module, params, stats, x):
+  """module(x) in training: (output, its batch_stats with the running averages moved)."""
+  out, updated = module.apply({'params': params, 'batch_stats': stats}, x, train=True,
+                              mutable=['batch_stats'])
+  return out, updated['batch_stats']
+
+
+@pytest.fixture(scope='module')
+def batchnorm():
+  """'augint_adv' with BatchNorm and D = the encoder: three steps through one compiled step.
+
+  Plain SGD (lr 1) so that a step is the gradient: with batch 4 some parameters before a
+  BatchNorm have gradients that are zero up to rounding, which Adam's first step would scale up
+  to +-lr with either sign."""
+  config = small_config('augint_adv')
+  config.model.norm, config.augint.disc = 'batch', 'encoder'
+  obj = objectives.get_objective(config, IMAGE_SHAPE)
+  obj.optimizers = {group: optax.sgd(1.0) for group in obj.optimizers}
+  state = init(obj, 2)
+  chex.clear_trace_counter()
+  step = jax.jit(chex.assert_max_traces(obj.train_step, n=1), static_argnames=('update_recon',))
+  states = [state]
+  for seed in range(3):
+    states.append(step(states[-1], batch(seed), update_recon=True)[0])
+  return obj, states
+
+
+def test_encoder_discriminator_is_the_encoder_with_one_output(batchnorm):
+  """Report 4.2.2: D "identical to the encoder except for the last layer"; BatchNorm, no SN."""
+  obj, (state, *_) = batchnorm
+  shapes = lambda tree: jax.tree.map(lambda a: a.shape, tree)
+  encoder, disc = shapes(state.params['encoder']), shapes(state.params['disc'])
+  assert disc == {**encoder, 'Dense_1': {'kernel': (4 * 4 * 4, 1), 'bias': (1,)}}
+  assert encoder['Dense_1']['kernel'] == (64, 6)  # depth * s * s -> code_size.
+  assert set(state.collections) == {'encoder', 'decoder', 'disc'}
+  assert set(state.collections['disc']) == {'batch_stats'}  # No 'spectral'.
+
+
+def test_batchnorm_averages_move_in_each_players_own_forwards_only(batchnorm):
+  """f on x1 then x2 and g on the mix move f's and g's averages; D on y then x' moves D's; D's
+  forward in G's loss moves nothing; everything else follows the parameters before the step."""
+  obj, (state, new, *_) = batchnorm
+  data = batch(0)
+  alpha, target = drawn(state, data['views'])
+  p, c, net = state.params, state.collections, obj.networks
+  h1, enc = train_apply(net['encoder'], p['encoder'], c['encoder']['batch_stats'],
+                        data['views'][:, 0])
+  h2, enc = train_apply(net['encoder'], p['encoder'], enc, data['views'][:, 1])
+  decoded, dec = train_apply(net['decoder'], p['decoder'], c['decoder']['batch_stats'],
+                             augint.interpolate(alpha, h1, h2))
+  _, disc = train_apply(net['disc'], p['disc'], c['disc']['batch_stats'], jnp.asarray(target))
+  _, disc = train_apply(net['disc'], p['disc'], disc, decoded)
+  for name, expected in (('encoder', enc), ('decoder', dec), ('disc', disc)):
+    for a, b in zip(jax.tree.leaves(new.collections[name]), jax.tree.leaves(expected)):
+      np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6, err_msg=name)
+    assert changed(c, new.collections)[name]
+
+
+def test_batchnorm_players_differentiate_only_their_own_nets(batchnorm):
+  """Both gradients by hand in training mode, from the parameters before the step."""
+  obj, (state, new, *_) = batchnorm
+  data = batch(0)
+  alpha, target = drawn(state, data['views'])
+  net, c = obj.networks, state.collections
+  logit = lambda p, x, stats: jnp.mean(train_apply(net['disc'], p, stats, x)[0], axis=-1)
+
+  def decoded(p):
+    h1, enc = train_apply(net['encoder'], p['encoder'], c['encoder']['batch_stats'],
+                          data['views'][:, 0])
+    h2, _ = train_apply(net['encoder'], p['encoder'], enc, data['views'][:, 1])
+    return train_apply(net['decoder'], p['decoder'], c['decoder']['batch_stats'],
+                       augint.interpolate(alpha, h1, h2))[0]
+
+  def gen_loss(p):  # A reconstruction step: BCE(D(x'), 1) + MSE.
+    out = decoded(p)
+    adv = jnp.mean(jax.nn.softplus(-logit(state.params['disc'], out, c['disc']['batch_stats'])))
+    return adv + jnp.mean((target - out) ** 2)
+
+  fake = decoded(obj.group_params(state.params, 'generator'))
+
+  def disc_loss(p):
+    stats = c['disc']['batch_stats']
+    _, moved = train_apply(net['disc'], p, stats, jnp.asarray(target))
+    return (jnp.mean(jax.nn.softplus(-logit(p, jnp.asarray(target), stats)))
+            + jnp.mean(jax.nn.softplus(logit(p, fake, moved))))
+
+  apply = jax.jit(obj.apply_gradients, static_argnums=1)
+  gen = obj.group_params(state.params, 'generator')
+  expected_gen, _ = apply(state, 'generator', jax.jit(jax.grad(gen_loss))(gen))
+  expected_disc, _ = apply(state, 'disc', {'disc': jax.jit(jax.grad(disc_loss))(
+      state.params['disc'])})
+  for name, expected in (('disc', expected_disc), ('encoder', expected_gen),
+                         ('decoder', expected_gen)):
+    for a, b in zip(jax.tree.leaves(new.params[name]), jax.tree.leaves(expected.params[name])):
+      np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6, err_msg=name)
+
+
+def test_evaluation_reads_the_running_averages(batchnorm):
+  """encode/decode on inference_params use the stored averages, not the batch's statistics."""
+  obj, (*_, state) = batchnorm
+  x = batch(5)['image'] * 0.5 + 0.4  # Statistics of their own.
+  params = obj.inference_params(state)
+  stats = lambda name: state.collections[name]['batch_stats']
+  assert jax.tree.map(lambda a, b: bool(jnp.all(a == b)), params['batch_stats']['encoder'],
+                      stats('encoder'))
+  codes = obj.encode(params, x)
+  by_stored = obj.networks['encoder'].apply(
+      {'params': state.params['encoder'], 'batch_stats': stats('encoder')}, x, train=False)
+  np.testing.assert_array_equal(codes, by_stored)
+  by_batch, _ = train_apply(obj.networks['encoder'], state.params['encoder'], stats('encoder'),
+                            x)
+  assert float(jnp.max(jnp.abs(codes - by_batch))) > 1e-3
+  # The probe trains on the codes of the averages before the step, as it is evaluated.
+  assert obj.decode(params, codes).shape == x.shape
+  with pytest.raises(Exception, match='batch_stats'):  # Without them there is nothing to use.
+    obj.encode(state.params, x)
+
+
+def test_batchnorm_state_round_trips_through_a_checkpoint(batchnorm, tmp_path):
+  obj, (*_, state) = batchnorm
+  saver = checkpoint.Checkpointer(str(tmp_path))
+  saver.save(3, state, {'step': 3})
+  saver.wait()
+  restored, _ = saver.restore(jax.eval_shape(obj.init, jax.random.key(0)))
+  saver.close()
+  for a, b in zip(jax.tree.leaves(state.collections), jax.tree.leaves(restored.collections)):
+    np.testing.assert_array_equal(a, b)
+  assert jax.tree.structure(restored) == jax.tree.structure(state)
+
+
+def test_batchnorm_needs_an_objective_that_carries_it():
+  config = small_config('ae')
+  config.data.augment.num_views = 0
+  config.model.norm = 'batch'
+  with pytest.raises(ValueError, match=r"^config.model.norm='batch' needs BatchNorm statistics "
+                                       r"carried through the train step, which "
+                                       r"config.objective='ae' does not do"):
+    objectives.get_objective(config, IMAGE_SHAPE)

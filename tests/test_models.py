@@ -9,6 +9,7 @@ from flax import linen as nn
 from configs import base
 from mixres import models
 from mixres.models import convnets
+from mixres.models import infogan
 
 
 def count(tree) -> int:
@@ -185,3 +186,35 @@ def test_objective_init_gives_d_the_raw_torch_kernels():
       assert not np.asarray(probe['bias']).any()
   np.testing.assert_allclose(stds['reference'], 1 / np.sqrt(288) / np.sqrt(3), rtol=0.05)
   assert abs(stds['flax'] / stds['reference'] - 1) > 0.1
+
+
+def test_infogan_batchnorm_uses_running_averages_in_evaluation_and_moves_them_in_training():
+  """The report's BatchNorm2d (Table 2) after the encoder's second conv: train=False is
+  (u - mean) / sqrt(var + 1e-5) * scale + bias with the stored averages; train=True normalises by
+  the batch and moves the averages with torch's momentum 0.1 (flax's 0.9), biased variance."""
+  encoder = infogan.Encoder(image_size=8, code_size=3, depth=2, norm='batch')
+  x = jax.random.normal(jax.random.key(0), (5, 8, 8, 1)) + 3.0  # Far from the stored stats.
+  variables = encoder.init(jax.random.key(1), x)
+  stored = {'mean': jnp.linspace(-1.0, 1.0, 4), 'var': jnp.linspace(0.5, 2.0, 4)}
+  scale, bias = jnp.linspace(0.5, 1.5, 4), jnp.linspace(-0.2, 0.2, 4)
+  params = {**variables['params'], 'BatchNorm_0': {'scale': scale, 'bias': bias}}
+  variables = {'params': params, 'batch_stats': {'BatchNorm_0': stored}}
+  _, inter = encoder.apply(variables, x, capture_intermediates=True, mutable=['intermediates'])
+  inter = inter['intermediates']
+  u = np.asarray(nn.leaky_relu(inter['Conv_1']['__call__'][0], 0.01), np.float64)  # BN input.
+  by_hand = ((u - np.asarray(stored['mean'])) / np.sqrt(np.asarray(stored['var']) + 1e-5)
+             * np.asarray(scale) + np.asarray(bias))
+  np.testing.assert_allclose(inter['BatchNorm_0']['__call__'][0], by_hand, rtol=1e-5, atol=1e-5)
+  out_train, updated = encoder.apply(variables, x, train=True, mutable=['batch_stats'])
+  mean, var = u.mean((0, 1, 2)), u.var((0, 1, 2))
+  np.testing.assert_allclose(updated['batch_stats']['BatchNorm_0']['mean'],
+                             0.9 * np.asarray(stored['mean']) + 0.1 * mean, rtol=1e-5, atol=1e-6)
+  np.testing.assert_allclose(updated['batch_stats']['BatchNorm_0']['var'],
+                             0.9 * np.asarray(stored['var']) + 0.1 * var, rtol=1e-5, atol=1e-6)
+  out_eval = encoder.apply(variables, x)
+  assert float(jnp.max(jnp.abs(out_train - out_eval))) > 1e-2
+  # The decoder's three: BatchNorm1d after each dense layer, BatchNorm2d after the deconv.
+  decoder = infogan.Decoder(image_size=8, depth=2, norm='batch')
+  stats = decoder.init(jax.random.key(2), jnp.zeros((1, 3)))['batch_stats']
+  assert {k: v['mean'].shape for k, v in stats.items()} == {
+      'BatchNorm_0': (2 * 2 * 2,), 'BatchNorm_1': (2 * 2 * 2 * 2,), 'BatchNorm_2': (2,)}

@@ -18,12 +18,14 @@ from mixres import objectives
 from mixres import parallel
 from mixres import train
 from mixres.data import pipeline
+from mixres.evaluation import interpolation
 from mixres.objectives import vae
 
 
-def lines_config(method):
+def lines_config(method, **overrides):
   """configs/lines.py:METHOD,local at test size: depth 4, one scale, 2 code channels, 2 steps."""
   config = lines.get_config(f'{method},local')
+  config.update_from_flattened_dict(overrides)
   config.model.depth, config.model.latent_width, config.model.latent = 4, 16, 2
   config.batch_size = 8
   config.data.num_examples = 256
@@ -47,8 +49,8 @@ class Run:
   compilation cache instead of compiling them again.
   """
 
-  def __init__(self, method, workdir):
-    config = lines_config(method)
+  def __init__(self, method, workdir, **overrides):
+    config = lines_config(method, **overrides)
     config.eval.evaluators = ()  # Only the end-to-end runs evaluate; init and step are the same.
     exp = train.Experiment(config, workdir)  # Writes nothing until it trains.
     self.obj, self.state = exp.objective, exp.init_state()
@@ -112,23 +114,38 @@ def test_kl_of_both_heads_and_both_reductions(posterior):
 
 @pytest.fixture(scope='module')
 def vae_run(tmp_path_factory):
+  """configs/lines.py:vae, ACAI's: the dense head and posterior samples as codes."""
   return Run('vae', str(tmp_path_factory.mktemp('vae')))
 
 
-def test_vae_loss_hand_computed(vae_run):
-  """-ELBO = sum BCE(logits, (x+1)/2) + KL on the reparameterised sample, mean over batch."""
-  obj, state, data, metrics = vae_run.obj, vae_run.state, vae_run.data, vae_run.metrics
-  stats = np.asarray(obj.networks['encoder'].apply({'params': state.params['encoder']},
-                                                   data['image']))
-  assert stats.shape[-1] == 2 * obj.config.model.latent  # Mean and log-variance channels.
-  mean, log_var = stats[..., :2], stats[..., 2:]
-  z = mean + np.exp(0.5 * log_var) * np.asarray(jax.random.normal(vae_run.key, mean.shape))
+@pytest.fixture(scope='module')
+def split_run(tmp_path_factory):
+  """The same with the split-conv head and mean codes (the defaults)."""
+  return Run('vae', str(tmp_path_factory.mktemp('vae_split')),
+             **{'vae.head': 'conv_split', 'vae.encode': 'mean'})
+
+
+def hand_elbo(run, mean, log_var):
+  """(NLL, KL) of the run's first step from the posterior, by hand in float64."""
+  obj, state, data = run.obj, run.state, run.data
+  z = mean + np.exp(0.5 * log_var) * np.asarray(jax.random.normal(run.key, mean.shape))
   logits = np.asarray(obj.networks['decoder'].apply({'params': state.params['decoder']}, z),
                       np.float64)
   t = (np.asarray(data['image']) + 1) / 2
   bce = np.maximum(logits, 0) - logits * t + np.log1p(np.exp(-np.abs(logits)))
   nll = bce.reshape(len(t), -1).sum(-1).mean()
   kl = (0.5 * (mean**2 + np.exp(log_var) - 1 - log_var)).reshape(len(t), -1).sum(-1).mean()
+  return nll, kl
+
+
+def test_split_head_loss_hand_computed(split_run):
+  """-ELBO = sum BCE(logits, (x+1)/2) + KL on the reparameterised sample, mean over batch."""
+  obj, state, data, metrics = split_run.obj, split_run.state, split_run.data, split_run.metrics
+  stats = np.asarray(obj.networks['encoder'].apply({'params': state.params['encoder']},
+                                                   data['image']))
+  assert stats.shape[-1] == 2 * obj.config.model.latent  # Mean and log-variance channels.
+  mean, log_var = stats[..., :2], stats[..., 2:]
+  nll, kl = hand_elbo(split_run, mean, log_var)
   assert obj.config.vae.beta == 1.0  # ACAI's lines VAE.
   np.testing.assert_allclose(metrics['gen/recon'], nll, rtol=1e-4)
   np.testing.assert_allclose(metrics['gen/kl'], kl, rtol=1e-4)
@@ -139,11 +156,94 @@ def test_vae_loss_hand_computed(vae_run):
                              probe_loss(obj, state.params, mean, data['label']), rtol=1e-4)
 
 
+def test_dense_head_loss_and_probe_hand_computed(vae_run):
+  """ACAI vae.py:51-78: mu, log sigma^2 = two dense layers on the flattened encoder output,
+  reshaped to its shape; the same -ELBO on them; the probe on the output before the dense."""
+  obj, state, data, metrics = vae_run.obj, vae_run.state, vae_run.data, vae_run.metrics
+  assert (obj.config.vae.head, obj.config.vae.encode) == ('dense', 'sample')
+  params = state.params['encoder']
+  features = np.asarray(obj.networks['encoder'].encoder.apply({'params': params['encoder']},
+                                                              data['image']), np.float64)
+  assert features.shape == (8, 16, 16, 2)  # Test size: a 16 x 16 x 2 code, 512 values.
+  flat = features.reshape(8, -1)
+  dense = lambda name: (flat @ np.asarray(params[name]['kernel'], np.float64)
+                        + np.asarray(params[name]['bias'])).reshape(features.shape)
+  mean, log_var = dense('mean'), dense('scale')
+  nll, kl = hand_elbo(vae_run, mean, log_var)
+  np.testing.assert_allclose(metrics['gen/recon'], nll, rtol=1e-4)
+  np.testing.assert_allclose(metrics['gen/kl'], kl, rtol=1e-4)
+  np.testing.assert_allclose(metrics['gen/loss'], nll + kl, rtol=1e-4)
+  # The probe trains on, and the evaluator feeds it, the pre-dense features, not mu.
+  np.testing.assert_allclose(metrics['probe/train_loss'],
+                             probe_loss(obj, state.params, features, data['label']), rtol=1e-4)
+  assert abs(float(metrics['probe/train_loss'])
+             - probe_loss(obj, state.params, mean, data['label'])) > 1e-3
+  inference = obj.inference_params(state)
+  np.testing.assert_allclose(obj.probe_inputs(inference, data['image']), features, rtol=1e-5,
+                             atol=1e-6)
+
+
+def test_dense_head_shapes_and_parameter_count():
+  """On ACAI's lines code (16 x 2 x 2 = 64): two 64 x 64 dense layers, 2 (64 * 64 + 64) = 8,320
+  parameters beyond the plain AE's encoder; mu and log sigma^2 come back as (B, 2, 2, 16)."""
+  count = lambda obj: sum(a.size for a in jax.tree.leaves(
+      jax.eval_shape(obj.init, jax.random.PRNGKey(0)).params['encoder']))
+  obj = objectives.get_objective(lines.get_config('vae'), (32, 32, 1))
+  plain = objectives.get_objective(lines.get_config('ae'), (32, 32, 1))
+  assert count(obj) - count(plain) == 2 * (64 * 64 + 64) == 8320
+  state = jax.eval_shape(obj.init, jax.random.PRNGKey(0))
+  for name in ('mean', 'scale'):
+    assert state.params['encoder'][name]['kernel'].shape == (64, 64)
+  images = jax.ShapeDtypeStruct((3, 32, 32, 1), jnp.float32)
+  mean, scale, features = jax.eval_shape(obj.posterior, state.params, images)
+  assert mean.shape == scale.shape == features.shape == (3, 2, 2, 16)
+  # The split head instead widens the last conv to 32 channels: 3 * 3 * 256 * 16 + 16 more.
+  split = lines.get_config('vae')
+  split.vae.head = 'conv_split'
+  assert count(objectives.get_objective(split, (32, 32, 1))) - count(plain) == 36880
+
+
+def test_sample_codes_are_draws_fixed_by_the_state(vae_run):
+  """encode: mu + sigma eps, eps from inference_params' key folded with the input; the same
+  state draws the same codes, another batch other noise, and interpolations differ from the
+  mean's."""
+  obj, state, data = vae_run.obj, vae_run.state, vae_run.data
+  x = data['image']
+  inference = obj.inference_params(state)
+  mean, log_var, _ = obj.posterior(state.params, x)
+  key = jax.random.fold_in(jax.random.fold_in(jax.random.fold_in(state.rng, state.step), 1),
+                           vae.content_seed(x))
+  expected = mean + jnp.exp(0.5 * log_var) * jax.random.normal(key, mean.shape)
+  codes = obj.encode(inference, x)
+  np.testing.assert_allclose(codes, expected, rtol=1e-5, atol=1e-6)
+  np.testing.assert_array_equal(codes, obj.encode(obj.inference_params(state), x))
+  assert float(jnp.max(jnp.abs(codes - mean))) > 0.1
+  # Two batches of one shape (the lines evaluator's x_a, x_b) get independent noise.
+  other = -x
+  mean_o, log_var_o, _ = obj.posterior(state.params, other)
+  noise = lambda c, m, lv: (c - m) / jnp.exp(0.5 * lv)
+  assert float(jnp.max(jnp.abs(noise(codes, mean, log_var)
+                               - noise(obj.encode(inference, other), mean_o, log_var_o)))) > 0.1
+  # The interpolation figure decodes the samples' path, not the means'.
+  as_mean = objectives.get_objective(lines_config('vae', **{'vae.encode': 'mean'}), (32, 32, 1))
+  figure = lambda o: interpolation.InterpolationFigure(o, o.config, None, source)(state)[1]
+  obj.config.eval.figure_pairs = as_mean.config.eval.figure_pairs = 2
+  rng = np.random.default_rng(0)
+  source = [{'image': rng.integers(0, 256, (32, 32, 1), np.uint8)} for _ in range(4)]
+  sampled, meaned = figure(obj), figure(as_mean)
+  (name,) = sampled
+  np.testing.assert_array_equal(sampled[name], figure(obj)[name])
+  assert np.max(np.abs(sampled[name] - meaned[name])) > 0
+  with pytest.raises(ValueError, match=r"^config.vae.encode='sample' draws with the key"):
+    obj.encode(state.params, x)
+
+
 def test_vae_moves_encoder_and_decoder_and_decodes_to_images(vae_run):
   obj, state, data = vae_run.obj, vae_run.state, vae_run.data
   moved = changed(state.params, vae_run.new.params)
   assert moved == {'encoder': True, 'decoder': True, 'probe': True}
-  images = obj.decode(state.params, obj.encode(state.params, data['image']))
+  params = obj.inference_params(state)
+  images = obj.decode(params, obj.encode(params, data['image']))
   assert images.shape == data['image'].shape
   assert float(images.min()) >= -1.0 and float(images.max()) <= 1.0  # 2 sigmoid - 1.
 
@@ -199,7 +299,7 @@ def test_the_authors_vae_step_hand_computed():
 
 def test_vae_on_flat_codes_of_2d_points():
   """The 'mlp' family (2-D toys): a (B, 2 code_size) posterior, a Gaussian likelihood."""
-  config = lines_config('vae')
+  config = lines_config('vae', **{'vae.head': 'conv_split', 'vae.encode': 'mean'})
   config.model.arch, config.model.code_size, config.vae.likelihood = 'mlp', 2, 'gaussian'
   obj = objectives.get_objective(config, (2,))
   state = jax.eval_shape(obj.init, jax.random.PRNGKey(0))
@@ -267,6 +367,8 @@ def test_denoising_reconstructs_the_clean_image_from_a_noisy_one(ae_runs):
     ('vae.likelihood', 'bernoulli_mean', r"^config.vae.likelihood='bernoulli_mean' does not fit "
                                          r"config.model.arch='acai': 'bernoulli_mean' needs a "
                                          r"tanh decoder \('dsprites_amr'\)"),
+    ('vae.head', 'mlp', r"^config.vae.head='mlp' must be one of: conv_split, dense$"),
+    ('vae.encode', 'mode', r"^config.vae.encode='mode' must be one of: mean, sample$"),
     ('vae.beta', -1.0, r'config.vae.beta=-1.0 must be >= 0'),
     ('vae.gaussian_std', 0.0, r'config.vae.gaussian_std=0.0 must be > 0'),
     ('ae.dropout', 1.0, r'config.ae.dropout=1.0 must be in \[0, 1\)'),

@@ -20,7 +20,7 @@ class ProbeAccuracy:
     self.objective, self.config, self.mesh, self.source = objective, config, mesh, valid_source
 
     def correct(params, batch):
-      logits = objective.probe_logits(params, objective.encode(params, batch['image']))
+      logits = objective.probe_logits(params, objective.probe_inputs(params, batch['image']))
       hits = (jnp.argmax(logits, -1) == batch['label']).astype(jnp.float32)
       return jnp.sum(hits * batch['mask']), jnp.sum(batch['mask'])
 

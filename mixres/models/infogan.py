@@ -9,17 +9,23 @@ for 28x28 images, with `depth` = 64 and s = image_size / 4 = 7:
   transposed conv (channels) -> tanh. The report's table lists no ReLU after the first
   transposed conv; InfoGAN's generator has one, and two linear upsamplings in a row with only a
   norm between would waste a layer, so we keep it.
-- Discriminator: the encoder with a 1-logit head, spectral norm on every layer (the report's D
-  is "identical to the encoder"; spectral norm replaces its BatchNorm, as in every mixres D).
+- Discriminator: the encoder with a 1-logit head, spectral norm on every layer and no norm (as
+  every mixres D). The report's D, "identical to the encoder" (4.2.2), is the Encoder itself with
+  code_size 1: config.augint.disc='encoder' (mixres/objectives/augint.py).
 
 Any image side divisible by 4 works: MNIST at its native 28 (as in the report; configs/
 augint_mnist.py sets data.image_size = 28) or at 32 (s = 8, the dense layers grow by 64/49).
 
-Normalisation: the report uses BatchNorm. Its running statistics would have to be threaded
-through every objective's encode/decode (the vanilla row is the plain 'ae' objective, and the
-evaluators decode single samples), so `config.model.norm='instance'` normalises each example on
-its own at the same places: InstanceNorm after convolutions, LayerNorm after dense layers (the
-per-example analogue of BatchNorm1d); 'none' drops them.
+Normalisation (`config.model.norm`), at the places the report's tables put it: 'batch' is the
+report's BatchNorm (2D after convolutions, 1D after dense layers), with PyTorch's momentum 0.1
+(flax's 0.9) and epsilon 1e-5. Called with `train=True` (and `mutable=['batch_stats']`) it
+normalises by the batch and updates running averages, which `train=False` uses; only objectives
+that carry the 'batch_stats' collection through their step take it (Objective.batch_norm). Its
+running variance averages the biased batch variance, torch's the unbiased one (a factor
+n / (n - 1): 1.008 for BatchNorm1d at batch 128). 'instance' normalises each example on its own
+at the same places (InstanceNorm after convolutions, LayerNorm after dense layers, the
+per-example analogue of BatchNorm1d), so any objective and evaluator can use it; 'none' drops
+them.
 
 For 1 channel, 28x28, depth 64 and code_size 10: the encoder has 19,836,042 parameters, the
 decoder 19,860,865, the discriminator 19,807,553 (tests/test_augint.py has the arithmetic); the
@@ -33,7 +39,7 @@ import ml_collections
 
 from mixres.models.convnets import spectral
 
-NORMS = ('instance', 'none')
+NORMS = ('instance', 'none', 'batch')
 DOWNSAMPLING = 4  # Two stride-2 stages: 28 -> 14 -> 7.
 
 
@@ -55,10 +61,12 @@ def _deconv(features: int) -> nn.ConvTranspose:
   return nn.ConvTranspose(features, (4, 4), strides=(2, 2), padding='SAME')
 
 
-def _normalise(x: jax.Array, norm: str) -> jax.Array:
-  """Per-example normalisation where the report has BatchNorm (module docstring)."""
+def _normalise(x: jax.Array, norm: str, train: bool) -> jax.Array:
+  """The normalisation where the report has BatchNorm (module docstring)."""
   if norm == 'none':
     return x
+  if norm == 'batch':  # Over every axis but the channels: BatchNorm2d on maps, 1d on vectors.
+    return nn.BatchNorm(use_running_average=not train, momentum=0.9, epsilon=1e-5)(x)
   if x.ndim == 4:
     return nn.InstanceNorm(epsilon=1e-5)(x)
   return nn.LayerNorm(epsilon=1e-5)(x)
@@ -73,13 +81,13 @@ class Encoder(nn.Module):
   norm: str = 'instance'
 
   @nn.compact
-  def __call__(self, x: jax.Array) -> jax.Array:
+  def __call__(self, x: jax.Array, train: bool = False) -> jax.Array:
     check_image_size(self.image_size)
     chex.assert_shape(x, (None, self.image_size, self.image_size, None))
     side = self.image_size // DOWNSAMPLING
     x = nn.leaky_relu(_conv(self.depth)(x), self.leaky_slope)
     x = nn.leaky_relu(_conv(2 * self.depth)(x), self.leaky_slope)
-    x = _normalise(x, self.norm)
+    x = _normalise(x, self.norm, train)
     x = x.reshape(x.shape[0], -1)  # (B, s * s * 2 depth)
     x = nn.leaky_relu(nn.Dense(self.depth * side * side)(x), self.leaky_slope)
     return nn.Dense(self.code_size)(x)  # Linear code, (B, code_size).
@@ -93,14 +101,14 @@ class Decoder(nn.Module):
   norm: str = 'instance'
 
   @nn.compact
-  def __call__(self, h: jax.Array) -> jax.Array:
+  def __call__(self, h: jax.Array, train: bool = False) -> jax.Array:
     check_image_size(self.image_size)
     chex.assert_rank(h, 2)
     side = self.image_size // DOWNSAMPLING
-    x = _normalise(nn.relu(nn.Dense(self.depth * side * side)(h)), self.norm)
-    x = _normalise(nn.relu(nn.Dense(2 * self.depth * side * side)(x)), self.norm)
+    x = _normalise(nn.relu(nn.Dense(self.depth * side * side)(h)), self.norm, train)
+    x = _normalise(nn.relu(nn.Dense(2 * self.depth * side * side)(x)), self.norm, train)
     x = x.reshape(x.shape[0], side, side, 2 * self.depth)
-    x = nn.relu(_normalise(_deconv(self.depth)(x), self.norm))
+    x = nn.relu(_normalise(_deconv(self.depth)(x), self.norm, train))
     return nn.tanh(_deconv(self.channels)(x))  # Images live in [-1, 1].
 
 

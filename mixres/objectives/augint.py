@@ -13,6 +13,16 @@ U[0.9, 1.1]). With alpha ~ U(0, 1) per example and the target interpolated in pi
   "at each epoch", the MSE "every five epochs"; we read epochs as steps, and add the two terms
   in one update). D is updated every step on BCE(D(y), 1) + BCE(D(x'), 0) with x' a constant.
 
+`config.model.norm='batch'` is the report's BatchNorm (Tables 2, 3; mixres/models/infogan.py):
+in each player's update its own networks normalise by the batch and their running averages move
+(f on x1, then on x2, then g on the mix, as three separate forwards would in PyTorch); nothing
+else writes them, and evaluation reads them through inference_params. The probe's codes come
+from the running averages before the step, the statistics it will be evaluated with.
+`config.augint.disc`: 'sn' (ours: the family's spectral-norm D, no norm) or 'encoder' (the report's
+4.2.2: D "identical to the encoder", the same network with a 1-unit code, BatchNorm included,
+no spectral norm). Its BatchNorm sees y and x' in two forwards, as PyTorch GAN code usually
+calls D; in G's loss it normalises by the batch of x' without moving D's averages.
+
 Two registry names rather than a flag: the adversarial variant has another network and optimiser
 group, hence another state; the objective's name then says which checkpoint layout a run has,
 as 'ae' and 'ae_gan' do. The linear probe trains on f(x) of the un-augmented image.
@@ -21,6 +31,7 @@ as 'ae' and 'ae_gan' do. The linear probe trains on f(x) of the un-augmented ima
 import jax
 import jax.numpy as jnp
 
+from mixres import models
 from mixres.objectives import ae_gan
 from mixres.objectives import base
 from mixres.objectives import losses
@@ -32,8 +43,13 @@ def interpolate(alpha: jax.Array, a: jax.Array, b: jax.Array) -> jax.Array:
   return weight * a + (1.0 - weight) * b
 
 
+DISCRIMINATORS = ('sn', 'encoder')
+
+
 class AugIntAE(base.Objective):
   """min_{f,g} recon(alpha x1 + (1-alpha) x2, g(alpha f(x1) + (1-alpha) f(x2)))."""
+
+  batch_norm = True
 
   def __init__(self, config, image_shape):
     views = config.data.augment.num_views
@@ -47,11 +63,13 @@ class AugIntAE(base.Objective):
     """Interpolation weights alpha ~ U(0, 1), one per example: (B,)."""
     return jax.random.uniform(key, (batch_size,))
 
-  def decode_interpolation(self, params, views: jax.Array, alpha: jax.Array) -> jax.Array:
-    """x' = g(alpha f(x1) + (1 - alpha) f(x2)) for views (B, 2, H, W, C); one encoder call."""
-    batch_size = views.shape[0]
-    codes = self.encode(params, jnp.concatenate([views[:, 0], views[:, 1]]))
-    return self.decode(params, interpolate(alpha, codes[:batch_size], codes[batch_size:]))
+  def decode_interpolation(self, params, views: jax.Array, alpha: jax.Array, collections,
+                           train: bool = True):
+    """x' = g(alpha f(x1) + (1 - alpha) f(x2)) for views (B, 2, H, W, C), and `collections`
+    (state.collections) after, BatchNorm's averages of f and g moved if `train`."""
+    h1, collections = self.forward('encoder', params, collections, views[:, 0], train)
+    h2, collections = self.forward('encoder', params, collections, views[:, 1], train)
+    return self.forward('decoder', params, collections, interpolate(alpha, h1, h2), train)
 
   def targets_and_alpha(self, batch, key):
     """(views, y, alpha): the pixel-space interpolation y of the two views is the target."""
@@ -59,17 +77,27 @@ class AugIntAE(base.Objective):
     alpha = self.draw_alpha(key, views.shape[0])
     return views, interpolate(alpha, views[:, 0], views[:, 1]), alpha
 
+  def own_collections(self, collections, group: str):
+    """The entries of `collections` that belong to `group`'s networks: all a player writes."""
+    return {name: collections[name] for name in self.group_networks(group) if name in collections}
+
+  def probe_codes(self, state, images):
+    """f(x) of the plain image for the probe, with the running averages before the step."""
+    return self.encode(self.inference_params(state), images)
+
   def update(self, state, batch, key):
     views, target, alpha = self.targets_and_alpha(batch, key)
-    gen_params = self.group_params(state.params, 'generator')
 
     def loss_fn(params):
-      decoded = self.decode_interpolation(params, views, alpha)
-      return losses.reconstruction(target, decoded, self.config.recon)
+      decoded, collections = self.decode_interpolation(params, views, alpha, state.collections)
+      loss = losses.reconstruction(target, decoded, self.config.recon)
+      return loss, self.own_collections(collections, 'generator')
 
-    loss, grads = jax.value_and_grad(loss_fn)(gen_params)
-    codes = self.encode(gen_params, batch['image'])  # The probe's input: the plain image.
+    (loss, collections), grads = jax.value_and_grad(loss_fn, has_aux=True)(
+        self.group_params(state.params, 'generator'))
+    codes = self.probe_codes(state, batch['image'])
     state, metrics = self.apply_gradients(state, 'generator', grads)
+    state = state.replace(collections={**state.collections, **collections})
     return state, {'gen/loss': loss, 'gen/recon': loss, **metrics}, codes
 
 
@@ -81,42 +109,75 @@ class AdversarialAugIntAE(ae_gan.WithDiscriminator, AugIntAE):
     if isinstance(every, bool) or not isinstance(every, int) or every < 1:
       raise ValueError(f'config.augint.recon_every={every!r} must be an integer >= 1 (the '
                        'reconstruction term joins the generator loss every recon_every-th step)')
+    if config.augint.disc not in DISCRIMINATORS:
+      raise ValueError(f'config.augint.disc={config.augint.disc!r} must be one of: '
+                       f'{", ".join(DISCRIMINATORS)}')
     super().__init__(config, image_shape)
+
+  def build_networks(self):
+    networks = super().build_networks()
+    if self.config.augint.disc == 'encoder':  # The encoder of the family, with a 1-unit code.
+      one = self.config.copy_and_resolve_references()
+      one.model.code_size = one.model.latent = 1
+      networks['disc'] = models.build_autoencoder(one, self.image_shape)[0]
+    return networks
 
   def schedule(self, step: int) -> dict[str, bool]:
     return {'update_recon': step % self.config.augint.recon_every == 0}
 
+  def disc_forward(self, params, state, images, collections=None, train=False):
+    """D's logits (B,) and `collections` (default the state's) after: with `train` one power
+    iteration ('sn') or BatchNorm's averages moved ('encoder' with BatchNorm)."""
+    collections = state.collections if collections is None else collections
+    if self.config.augint.disc == 'sn':
+      if not train:
+        return self.disc_logits(state, images, params), collections
+      logits, spectral = self.disc_logits(state, images, params, update_stats=True)
+      return logits, {**collections, 'disc': spectral}
+    out, collections = self.forward('disc', {'disc': params}, collections, images, train)
+    return jnp.mean(out.reshape(out.shape[0], -1), axis=-1), collections
+
   def generator_loss(self, params, state, views, target, alpha, update_recon: bool):
-    """BCE(D(x'), 1) [+ recon(y, x') on reconstruction steps]; D's parameters held fixed."""
-    decoded = self.decode_interpolation(params, views, alpha)
+    """BCE(D(x'), 1) [+ recon(y, x') on reconstruction steps]; D's parameters held fixed.
+
+    D normalises x' by its batch ('encoder' D, BatchNorm: as in training mode) but its running
+    averages are D's own: G's step does not write them."""
+    decoded, collections = self.decode_interpolation(params, views, alpha, state.collections)
     recon = losses.reconstruction(target, decoded, self.config.recon)
-    adversarial = losses.gan_loss(self.disc_logits(state, decoded), 1.0)
+    logits, _ = self.disc_forward(state.params['disc'], state, decoded,
+                                  train=self.config.augint.disc == 'encoder')
+    adversarial = losses.gan_loss(logits, 1.0)
     loss = adversarial + recon if update_recon else adversarial
-    return loss, (decoded, {'gen/loss': loss, 'gen/recon': recon,
-                            'gen/adversarial': adversarial})
+    return loss, (decoded, self.own_collections(collections, 'generator'),
+                  {'gen/loss': loss, 'gen/recon': recon, 'gen/adversarial': adversarial})
 
   def disc_loss(self, params, state, real, fake):
     """BCE(D(y), 1) + BCE(D(x'), 0): both are constants, so D's loss never reaches f or g."""
     real, fake = jax.lax.stop_gradient(real), jax.lax.stop_gradient(fake)
-    logits, updated = self.disc_logits(state, jnp.concatenate([real, fake]), params,
-                                       update_stats=True)
-    real_logits, fake_logits = jnp.split(logits, 2)
+    if self.config.augint.disc == 'sn':  # One power iteration on both halves.
+      logits, collections = self.disc_forward(params, state, jnp.concatenate([real, fake]),
+                                              train=True)
+      real_logits, fake_logits = jnp.split(logits, 2)
+    else:  # Two forwards: BatchNorm normalises y and x' each by its own batch.
+      real_logits, collections = self.disc_forward(params, state, real, train=True)
+      fake_logits, collections = self.disc_forward(params, state, fake, collections, train=True)
     loss = losses.gan_loss(real_logits, 1.0) + losses.gan_loss(fake_logits, 0.0)
-    return loss, (updated, {'disc/loss': loss,
+    return loss, (self.own_collections(collections, 'disc'), {'disc/loss': loss,
                             'disc/real_prob': jnp.mean(jax.nn.sigmoid(real_logits)),
                             'disc/fake_prob': jnp.mean(jax.nn.sigmoid(fake_logits))})
 
   def update(self, state, batch, key, update_recon: bool = True):
     views, target, alpha = self.targets_and_alpha(batch, key)
-    gen_params = self.group_params(state.params, 'generator')
     # Both updates start from the parameters before the step: G against the current D, D on
-    # this forward pass's decoded interpolations.
-    (_, (decoded, metrics)), grads = jax.value_and_grad(self.generator_loss, has_aux=True)(
-        gen_params, state, views, target, alpha, update_recon)
-    codes = self.encode(gen_params, batch['image'])  # The probe's input: the plain image.
-    (_, (updated, disc_metrics)), disc_grads = jax.value_and_grad(self.disc_loss, has_aux=True)(
-        state.params['disc'], state, target, decoded)
+    # this forward pass's decoded interpolations. Each writes only its own collections.
+    (_, (decoded, gen_collections, metrics)), grads = jax.value_and_grad(
+        self.generator_loss, has_aux=True)(self.group_params(state.params, 'generator'), state,
+                                           views, target, alpha, update_recon)
+    codes = self.probe_codes(state, batch['image'])
+    (_, (disc_collections, disc_metrics)), disc_grads = jax.value_and_grad(
+        self.disc_loss, has_aux=True)(state.params['disc'], state, target, decoded)
+    collections = {**state.collections, **gen_collections, **disc_collections}
     state, gen_opt = self.apply_gradients(state, 'generator', grads)
     state, disc_opt = self.apply_gradients(state, 'disc', {'disc': disc_grads})
-    state = state.replace(collections={**state.collections, 'disc': updated})
+    state = state.replace(collections=collections)
     return state, {**metrics, **gen_opt, **disc_metrics, **disc_opt}, codes

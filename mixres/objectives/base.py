@@ -1,7 +1,7 @@
 """What every objective shares: an encoder/decoder pair, optimiser groups and the linear probe.
 
 An objective owns its networks, losses and train step. The generic loop (mixres/train.py) only
-calls `init`, `train_step`, `encode`, `decode` and `probe_logits`.
+calls `init`, `train_step`, `encode`, `decode`, `probe_inputs` and `probe_logits`.
 
 Subclasses declare `groups` (optimiser group -> networks it updates), add networks in
 `build_networks`, and implement `update`, which returns the state after the method's own updates
@@ -24,6 +24,9 @@ from mixres.state import TrainState
 
 Metrics = dict[str, jax.Array]
 SPECTRAL_UPDATES = ('per_step', 'per_forward')
+# BatchNorm's running averages: a network's collection in the state, and the entry of
+# inference_params (network name -> statistics) that encode/decode read them from.
+BATCH_STATS = 'batch_stats'
 
 
 def adam_l2(optim: ml_collections.ConfigDict, lr: float | None = None
@@ -46,6 +49,9 @@ class Objective:
   # config.model.spectral_updates this objective implements (see `spectral_forwards`); without a
   # spectral-norm network either is vacuously right. Objectives with one narrow it.
   spectral_updates: tuple[str, ...] = SPECTRAL_UPDATES
+  # Whether `update` carries BatchNorm running averages through the step (`forward` in
+  # training); config.model.norm='batch' needs it. encode/decode read them in evaluation.
+  batch_norm: bool = False
 
   def __init__(self, config: ml_collections.ConfigDict, image_shape: tuple[int, int, int]):
     self.config = config
@@ -62,6 +68,10 @@ class Objective:
       raise ValueError(f'config.model.spectral_updates={config.model.spectral_updates!r} is not '
                        f'implemented by config.objective={config.objective!r}; choose one of: '
                        f'{", ".join(self.spectral_updates)}')
+    if config.model.get('norm') == 'batch' and not self.batch_norm:
+      raise ValueError(f"config.model.norm='batch' needs BatchNorm statistics carried through "
+                       f'the train step, which config.objective={config.objective!r} does not '
+                       "do; use 'instance' or 'none'")
     self.networks = self.build_networks()
     self.optimizers = {group: adam_l2(config.optim) for group in self.groups}
     self.num_classes = config.data.num_classes
@@ -187,6 +197,21 @@ class Objective:
                                                 update_stats=True, mutable=['spectral'])
     return collection
 
+  def forward(self, name: str, params: dict[str, Any], collections: dict[str, Any],
+              x: jax.Array, train: bool = False) -> tuple[Any, dict[str, Any]]:
+    """networks[name](x), and `collections` after. In training a network with BatchNorm
+    normalises by the batch and its 'batch_stats' come back with the running averages moved;
+    otherwise it uses the stored averages and `collections` come back as they were.
+    params, collections: over networks, as state.params and state.collections."""
+    stored = collections.get(name, {})
+    variables = {'params': params[name], **stored}
+    if BATCH_STATS not in stored:
+      return self.networks[name].apply(variables, x), collections
+    if not train:
+      return self.networks[name].apply(variables, x, train=False), collections
+    out, updated = self.networks[name].apply(variables, x, train=True, mutable=[BATCH_STATS])
+    return out, {**collections, name: {**stored, **updated}}
+
   # ---------------------------------------------------------------------------------------------
   # The step.
 
@@ -233,14 +258,24 @@ class Objective:
   # Inference, for evaluators: they call encode/decode/probe_logits on inference_params(state).
 
   def inference_params(self, state: TrainState) -> dict[str, Any]:
-    """What evaluators pass to encode/decode; objectives with running statistics add them."""
-    return state.params
+    """What evaluators pass to encode/decode: the params, and BatchNorm's running averages."""
+    stats = {name: c[BATCH_STATS] for name, c in state.collections.items() if BATCH_STATS in c}
+    return {**state.params, BATCH_STATS: stats} if stats else state.params
+
+  def inference_variables(self, params: dict[str, Any], name: str) -> dict[str, Any]:
+    """networks[name]'s variables in evaluation: its params and any running averages."""
+    stats = params.get(BATCH_STATS, {})
+    return {'params': params[name], **({BATCH_STATS: stats[name]} if name in stats else {})}
 
   def encode(self, params: dict[str, Any], images: jax.Array) -> jax.Array:
-    return self.networks['encoder'].apply({'params': params['encoder']}, images)
+    return self.networks['encoder'].apply(self.inference_variables(params, 'encoder'), images)
 
   def decode(self, params: dict[str, Any], codes: jax.Array) -> jax.Array:
-    return self.networks['decoder'].apply({'params': params['decoder']}, codes)
+    return self.networks['decoder'].apply(self.inference_variables(params, 'decoder'), codes)
+
+  def probe_inputs(self, params: dict[str, Any], images: jax.Array) -> jax.Array:
+    """What the probe reads of `images`: their codes, unless an objective says otherwise."""
+    return self.encode(params, images)
 
   def probe_logits(self, params: dict[str, Any], codes: jax.Array) -> jax.Array:
     return self.networks['probe'].apply({'params': params['probe']}, codes)

@@ -14,12 +14,22 @@ code's lines VAE and the usual dSprites beta-VAE), 'bernoulli_mean' (a tanh deco
 mean, mapped (y+1)/2 and scored by torch's clamped BCE against (x+1)/2: the AMR authors' dSprites
 VAE, models/vae.py:21-22) or 'gaussian' (decoder mean in [-1, 1], fixed std `gaussian_std`). The
 NLL sums over pixels; the KL sums over code dimensions (`kl_reduction='mean'` averages them
-instead, as the AMR authors' beta-VAE did, models/vae.py:75). `encode` returns the mean (the probe,
-interpolations and the disentanglement metric read it) and `decode` images in [-1, 1].
+instead, as the AMR authors' beta-VAE did, models/vae.py:75). `decode` gives images in [-1, 1].
+
+`config.vae.head` says where the posterior comes from: 'conv_split' halves an encoder of twice
+the width (for the 'acai' family, the last 3x3 conv's channels); 'dense' is ACAI's lines VAE
+(its vae.py:51-56): the plain encoder's output is flattened (16x2x2 = 64 on lines) and two dense
+layers of that width give mu and log sigma^2, reshaped to the code's shape, and the probe reads
+the features before them (vae.py:77-78; 'conv_split' has none before the split: the mean).
+`config.vae.encode` says what `encode` gives the evaluators (interpolations, lines, clustering,
+the disentanglement metric): 'mean', or 'sample', a draw from q(z | x) as ACAI's `ops.encode`
+(vae.py:59-60, 90; lib/train.py:220 interpolates it). A sample's key comes from
+`inference_params(state)`, so an evaluation of one state always draws the same sample.
 """
 
 import math
 
+import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import optax
@@ -31,6 +41,9 @@ from mixres.objectives import losses
 LIKELIHOODS = ('bernoulli', 'bernoulli_mean', 'gaussian')
 KL_REDUCTIONS = ('sum', 'mean')
 POSTERIORS = ('log_var', 'std')
+HEADS = ('conv_split', 'dense')
+ENCODES = ('mean', 'sample')
+SAMPLE_KEY = 'vae_sample_key'  # inference_params' entry holding the key of encode's draws.
 
 
 def gaussian_kl(mean: jax.Array, log_var: jax.Array, reduction: str = 'sum') -> jax.Array:
@@ -67,6 +80,40 @@ def negative_log_likelihood(x: jax.Array, output: jax.Array, likelihood: str,
   return jnp.sum(per_pixel.reshape(per_pixel.shape[0], -1), -1)
 
 
+class DensePosterior(nn.Module):
+  """An encoder, then two dense layers on its flattened code: (mean, scale head) concatenated
+  on the last axis, each shaped like the code (ACAI vae.py:51-56). With `with_features` also
+  the encoder's own output, which the probe reads (vae.py:78)."""
+  encoder: nn.Module
+
+  @nn.compact
+  def __call__(self, x: jax.Array, with_features: bool = False):
+    features = self.encoder(x)
+    flat = features.reshape(features.shape[0], -1)
+    # tf.layers.dense's defaults, as ACAI's: Glorot-uniform kernel, zero bias.
+    dense = lambda name: nn.Dense(flat.shape[-1], kernel_init=nn.initializers.xavier_uniform(),
+                                  name=name)
+    mean = dense('mean')(flat).reshape(features.shape)
+    scale = dense('scale')(flat).reshape(features.shape)
+    stats = jnp.concatenate([mean, scale], axis=-1)
+    return (stats, features) if with_features else stats
+
+
+def content_seed(images: jax.Array) -> jax.Array:
+  """A uint32 hash of a batch's values and their positions, to fold into a key.
+
+  The lines evaluator encodes x_a and x_b in two calls of one shape; one key for both would
+  give their samples the same noise. Each value's bits (xor its index, times the golden ratio)
+  go through murmur3's 32-bit finaliser before the sum, so that no two-bit change cancels out
+  (a plain sum of bits maps x and -x, an even number of sign flips, to one seed).
+  """
+  h = jax.lax.bitcast_convert_type(images.astype(jnp.float32), jnp.uint32).reshape(-1)
+  h = h ^ (jnp.arange(h.size, dtype=jnp.uint32) * jnp.uint32(0x9E3779B9))
+  for shift, factor in ((16, 0x85EBCA6B), (13, 0xC2B2AE35)):
+    h = (h ^ (h >> shift)) * jnp.uint32(factor)
+  return jnp.sum(h ^ (h >> 16), dtype=jnp.uint32)
+
+
 class VAE(base.Objective):
   """Encoder -> (mean, scale head); decoder on a reparameterised sample; -ELBO with beta."""
 
@@ -87,6 +134,10 @@ class VAE(base.Objective):
     if cfg.kl_reduction not in KL_REDUCTIONS:
       raise ValueError(f'config.vae.kl_reduction={cfg.kl_reduction!r} is not a reduction; '
                        f'choose one of: {", ".join(KL_REDUCTIONS)}')
+    for field, choices in (('head', HEADS), ('encode', ENCODES)):
+      if cfg[field] not in choices:
+        raise ValueError(f'config.vae.{field}={cfg[field]!r} must be one of: '
+                         f'{", ".join(choices)}')
     if cfg.beta < 0:
       raise ValueError(f'config.vae.beta={cfg.beta} must be >= 0 (the KL weight)')
     if cfg.gaussian_std <= 0:
@@ -94,6 +145,9 @@ class VAE(base.Objective):
     super().__init__(config, image_shape)
 
   def build_networks(self):
+    if self.config.vae.head == 'dense':
+      encoder, decoder = models.build_autoencoder(self.config, self.image_shape)
+      return {'encoder': DensePosterior(encoder), 'decoder': decoder}
     # The encoder of the same family with a code twice as wide: mean and scale-head halves.
     # Each family reads one of the two widths (channels for 'acai', code_size for flat codes).
     wide = self.config.copy_and_resolve_references()
@@ -112,16 +166,40 @@ class VAE(base.Objective):
     return inputs
 
   def posterior(self, params, images):
-    """(mean, scale head) of q(z | x), each shaped like a code (config.vae.posterior)."""
-    stats = self.networks['encoder'].apply({'params': params['encoder']}, images)
-    return jnp.split(stats, 2, axis=-1)
+    """(mean, scale head, the probe's input) of q(z | x), each shaped like a code."""
+    variables = {'params': params['encoder']}
+    if self.config.vae.head == 'dense':
+      stats, features = self.networks['encoder'].apply(variables, images, with_features=True)
+    else:
+      stats, features = self.networks['encoder'].apply(variables, images), None
+    mean, scale = jnp.split(stats, 2, axis=-1)
+    return mean, scale, mean if features is None else features
 
   def decoder_output(self, params, codes):
     """Logits ('bernoulli') or the mean ('gaussian') of p(x | z)."""
     return self.networks['decoder'].apply({'params': params['decoder']}, codes)
 
+  def inference_params(self, state):
+    params = super().inference_params(state)
+    if self.config.vae.encode == 'mean':
+      return params
+    # A stream of its own (1), so that no train step's key is reused.
+    key = jax.random.fold_in(jax.random.fold_in(state.rng, state.step), 1)
+    return {**params, SAMPLE_KEY: key}
+
   def encode(self, params, images):
-    return self.posterior(params, images)[0]
+    mean, scale, _ = self.posterior(params, images)
+    if self.config.vae.encode == 'mean':
+      return mean
+    if SAMPLE_KEY not in params:
+      raise ValueError("config.vae.encode='sample' draws with the key of inference_params(state)"
+                       ': pass that, not state.params')
+    key = jax.random.fold_in(params[SAMPLE_KEY], content_seed(images))
+    eps = jax.random.normal(key, mean.shape, mean.dtype)
+    return mean + standard_deviation(scale, self.config.vae.posterior) * eps
+
+  def probe_inputs(self, params, images):
+    return self.posterior(params, images)[2]
 
   def decode(self, params, codes):
     output = self.decoder_output(params, codes)
@@ -133,7 +211,7 @@ class VAE(base.Objective):
     x, cfg = batch['image'], self.config.vae
 
     def loss_fn(params):
-      mean, scale = self.posterior(params, x)
+      mean, scale, probe_inputs = self.posterior(params, x)
       eps = jax.random.normal(key, mean.shape, mean.dtype)
       z = mean + standard_deviation(scale, cfg.posterior) * eps
       nll = jnp.mean(negative_log_likelihood(x, self.decoder_output(params, z), cfg.likelihood,
@@ -141,7 +219,7 @@ class VAE(base.Objective):
       log_var = log_variance(scale, cfg.posterior)
       kl = jnp.mean(gaussian_kl(mean, log_var, cfg.kl_reduction))
       loss = nll + cfg.beta * kl
-      return loss, (mean, {'gen/loss': loss, 'gen/recon': nll, 'gen/kl': kl})
+      return loss, (probe_inputs, {'gen/loss': loss, 'gen/recon': nll, 'gen/kl': kl})
 
     (_, (codes, metrics)), grads = jax.value_and_grad(loss_fn, has_aux=True)(
         self.group_params(state.params, 'generator'))
