@@ -215,7 +215,11 @@ def get_config() -> ml_collections.ConfigDict:
   config.eval.clustering_inits = 1000  # K-means restarts of 'clustering' (ACAI paper: 1000).
   config.eval.lines_pairs = 256  # 'lines': interpolations scored (ACAI paper: 256).
   config.eval.lines_seed = 0  # 'lines': the fixed pairs of fresh lines.
-  config.eval.ndm_steps = 1000  # 'ndm': training steps of its dependency discriminator.
+  # 'ndm' (mixres/evaluation/dependency.py): its critic's training steps, batch of codes and
+  # Adam rate (DIM's ndm_eval.py: batch 10,000, lr 1e-4, x0.1 at half and three quarters).
+  config.eval.ndm_steps = 1000
+  config.eval.ndm_batch = 10_000
+  config.eval.ndm_lr = 1e-4
   config.eval.toy_tolerance = 0.05  # 'toy_mixes': spiral distance counted as on it (noise 0.02).
   # 'attribute_consistency' (amr_supervised): validation pairs scored, every attribute
   # combination each pair can reach, by a classifier trained like the Frechet one (frechet_steps).
