@@ -9,6 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from configs import base
 from mixres.evaluation import dependency
 
 
@@ -92,3 +93,15 @@ def test_kl_dual_loss_hand_computed():
   np.testing.assert_allclose(dependency.kl_dual_loss(joint, shuffled), expected, rtol=1e-6)
   dv = 1.5 - math.log(np.mean(np.exp([0.0, 1.0, -1.0])))
   np.testing.assert_allclose(dependency.donsker_varadhan(joint, shuffled), dv, rtol=1e-6)
+
+
+@pytest.mark.parametrize('field,value,message', [
+    ('ndm_steps', 0, r'config.eval.ndm_steps=0 must be an integer >= 1'),
+    ('ndm_batch', 0, r'config.eval.ndm_batch=0 must be an integer >= 1'),
+    ('ndm_lr', 0.0, r'config.eval.ndm_lr=0.0 must be > 0'),
+])
+def test_bad_knobs_name_the_field(field, value, message):
+  config = base.get_config()
+  config.eval[field] = value
+  with pytest.raises(ValueError, match=message):
+    dependency.NeuralDependency(None, config, None, None)
