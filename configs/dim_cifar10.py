@@ -42,7 +42,7 @@ linear probe): DIM(L) JSD 73.25 / 73.62 / 66.96, DIM(L) infoNCE 75.21 / 75.57 / 
 Time: DIM(L) at batch 64 takes about 3 s per step on the shared 2-core CPU (the 2048-unit local
 critic on 64 locations x 64 images dominates), so 625,000 steps are weeks there: a GPU run.
 
-,'local': scikit-learn's embedded digits at 32x32x1 (no download), the same networks, losses
+',local': scikit-learn's embedded digits at 32x32x1 (no download), the same networks, losses
 and schedule for LOCAL_STEPS steps, probe at lr 1e-2 (see configs/amr_paper.make_local).
 Shortened to --config.num_train_steps=20 on the shared 2-core CPU (with compilation and the
 probe): local,jsd,local 74 s (probe on Y 76.3%), global,jsd,local 28 s (68.8%),
