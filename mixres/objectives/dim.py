@@ -1,13 +1,14 @@
 """Deep InfoMax (Hjelm et al. 2019; REFERENCE.md section 5): an encoder without a decoder.
 
-The encoder and its "encode-and-dot" critics minimise (Eq. 8)
+The encoder and its critics minimise (Eq. 8)
 
   alpha * L_global + beta * L_local + gamma * softplus(-D(sigmoid(Y)))
 
 where L_* is minus an MI estimate (`config.dim.estimator`) computed from scores
-u[i, j, l] = <phi(map_j at location l), psi(Y_i)>: positives i = j, negatives every other image
-at every location (the paper's batch-wise sampling, A.3). The local objective scores the 8x8
-local map. The global one scores a single location with `config.dim.global_critic`:
+u[i, j, l] = <phi(map_j at location l), psi(Y_i)> ("encode-and-dot"; DIM(G) 'paper': T(M_j, Y_i)):
+positives i = j, negatives every other image at every location (the paper's batch-wise
+sampling, A.3). The local objective scores the 8x8 local map. The global one scores a single
+location with `config.dim.global_critic`:
 
   encode_dot  encode-and-dot (the local critics' Tables 8/9 nets) on the flattened last conv map
               M (4x4x256): cheap all-pairs scores on the paper's M, but neither the paper's
@@ -25,8 +26,9 @@ Estimators, as losses (= -I):
            {u[i, j, l'] : j != i, all l'}                                  (Eq. 5)
 
 Prior matching (Eq. 7): a discriminator D tells U[0, 1]^d samples (real) from sigmoid(Y)
-(fake), optionally with the code's gradient penalty on D (`config.dim.prior_gradient_penalty`). Each step makes both updates from the parameters before the step: the encoder group
-(encoder + critics) on its loss with D held constant, then D on stop_gradient codes.
+(fake), optionally with the code's gradient penalty on D (`config.dim.prior_gradient_penalty`).
+Each step makes both updates from the parameters before the step: the encoder group (encoder +
+critics) on its loss with D held constant, then D on stop_gradient codes.
 """
 
 import math
