@@ -170,17 +170,27 @@ def get_config() -> ml_collections.ConfigDict:
   config.dim.beta = 1.0  # Local MI weight.
   config.dim.gamma = 0.1  # Prior-matching weight; 0 drops the prior discriminator.
   config.dim.code_size = 64  # Length of the code Y (paper: 64 for every encoder).
-  config.dim.embed_units = 2048  # Encode-and-dot embedding size (paper Tables 8, 9; code 1024).
+  config.dim.embed_units = 2048  # Critic embedding size (paper Tables 8, 9; code's mi_units).
   config.dim.probe_on = 'code'  # Layer that encode() returns and the probe reads: code, fc, conv.
   config.dim.jsd_log2 = False  # True: the code's JSD with log 2 constants (loss - 2 log 2).
   # Same-image other locations in infoNCE: 'exclude' (paper: negatives are other images) or
   # 'minus10' (code: kept in the softmax at logit -10).
   config.dim.infonce_same_image = 'exclude'
-  config.dim.critic_batchnorm = False  # True: BatchNorm in the critics' hidden layer (code).
+  # DIM(G)'s critic (mixres/objectives/dim.py): 'encode_dot' (encode-and-dot on the flattened
+  # last conv map), 'paper' (Table 6: MLP 512-512-1 on concat(M, Y)) or 'code' (the reference
+  # GlobalDIM: conv layers on the 8x8 map to 2048, dotted with Linear(Y -> 2048)).
+  config.dim.global_critic = 'encode_dot'
+  # Encode-and-dot nets (local critics, 'encode_dot'): BatchNorm in the hidden layer and a
+  # layer norm ending the code side, as the code's MI1x1ConvNet (paper Tables 8, 9: neither).
+  config.dim.critic_batchnorm = False
+  config.dim.code_critic_layer_norm = False
   # Encoder's prior term: 'non_saturating' softplus(-D) (code, REFERENCE.md) or 'minimax'
   # -softplus(D), i.e. min log(1 - D) (Eq. 7 as written).
   config.dim.prior_loss = 'non_saturating'
   config.dim.prior_gradient_penalty = 0.0  # Code: 1.0 (squared input-gradient norm); paper: none.
+  # Examples the penalty reads: 'all' (mean over the batch) or 'last' (the code's: the batch's
+  # last example only, divided by the batch size).
+  config.dim.prior_penalty_examples = 'all'
   # VAE / beta-VAE (Kingma & Welling 2014; Higgins et al. 2017): -ELBO with a beta on the KL.
   config.vae = ml_collections.ConfigDict()
   config.vae.beta = 1.0  # KL weight; Table 4 of the AMR paper: beta-VAE(100) on dSprites.
@@ -244,7 +254,11 @@ def get_config() -> ml_collections.ConfigDict:
   config.eval.clustering_train_examples = 60_000  # 'acai': training codes fitted (0: all; ACAI 60k).
   config.eval.lines_pairs = 256  # 'lines': interpolations scored (ACAI paper: 256).
   config.eval.lines_seed = 0  # 'lines': the fixed pairs of fresh lines.
-  config.eval.ndm_steps = 1000  # 'ndm': training steps of its dependency discriminator.
+  # 'ndm' (mixres/evaluation/dependency.py): its critic's training steps, batch of codes and
+  # Adam rate (DIM's ndm_eval.py: batch 10,000, lr 1e-4, x0.1 at half and three quarters).
+  config.eval.ndm_steps = 1000
+  config.eval.ndm_batch = 10_000
+  config.eval.ndm_lr = 1e-4
   config.eval.toy_tolerance = 0.05  # 'toy_mixes': spiral distance counted as on it (noise 0.02).
   # 'attribute_consistency' (amr_supervised): validation pairs scored, every attribute
   # combination each pair can reach, by a classifier trained like the Frechet one (frechet_steps).

@@ -175,11 +175,19 @@ def test_prior_terms_hand_computed(setup):
   np.testing.assert_allclose(metrics['encoder/prior_loss'], np.mean(softplus_np(-fake)),
                              rtol=1e-4)
   bce = np.mean(softplus_np(-real)) + np.mean(softplus_np(fake))
-  np.testing.assert_allclose(metrics['prior_disc/loss'], bce, rtol=1e-4)
-  # The reference code's gradient penalty: 0.5 x (E|dD/dz|^2 on prior + the same on codes).
+  # The reference code's gradient penalty: 0.5 x (|dD/dz|^2 on prior + the same on codes).
+  # 'all' (0.5 here): each term the mean over the batch.
   penalty = 0.5 * sum(np.mean(np.sum(g**2, -1)) for g in gradients)
   np.testing.assert_allclose(penalized['prior_disc/gradient_penalty'], penalty, rtol=1e-4)
   np.testing.assert_allclose(loss, bce + 0.5 * penalty, rtol=1e-4)
+  # The fixture's config follows the code: weight 1.0 on 'last', each term the batch's last
+  # example's squared norm over the batch size (8).
+  assert (obj.config.dim.prior_gradient_penalty, obj.config.dim.prior_penalty_examples) == (
+      1.0, 'last')
+  last = 0.5 * sum(np.sum(g[-1]**2) / 8 for g in gradients)
+  assert abs(last - penalty) > 0.1 * penalty  # Not the 'all' value under another name.
+  np.testing.assert_allclose(metrics['prior_disc/gradient_penalty'], last, rtol=1e-4)
+  np.testing.assert_allclose(metrics['prior_disc/loss'], bce + last, rtol=1e-4)
 
 
 def test_each_update_moves_only_its_own_networks(setup):
@@ -224,6 +232,95 @@ def test_batchnorm_running_stats_train_and_inference(setup):
     obj.encode(new.params, x)
 
 
+def test_critic_batchnorm_running_stats_live_in_the_state(setup):
+  """The code's critics (config 'code': critic_batchnorm) normalise their hidden layer with
+  batch statistics over images and locations, and the step stores the running averages."""
+  obj, state, data, new, _, _ = setup
+  assert obj.config.dim.critic_batchnorm
+  features = jax.jit(lambda x: train_features(obj, state.params, state, x))(data['image'])
+  inputs = obj.critic_inputs('local', features)
+  for name in ('local_map_critic', 'local_code_critic'):
+    hidden = inputs[name] @ state.params[name]['Dense_0']['kernel']  # No bias before BN.
+    mean = np.mean(np.asarray(hidden).reshape(-1, hidden.shape[-1]), 0)
+    assert np.abs(mean).max() > 1e-3
+    # PyTorch momentum 0.1 from 0: 0.1 x the batch mean.
+    np.testing.assert_allclose(new.collections[name]['batch_stats']['BatchNorm_0']['mean'],
+                               0.1 * mean, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize('layer_norm', [False, True])
+def test_code_critic_layer_norm(layer_norm):
+  """code_critic_layer_norm ends the code side in a layer norm (the code's MI1x1ConvNet on both
+  sides); the paper's Table 8 has none. Layer norm at init: each row mean 0, variance 1."""
+  obj = objectives.get_objective(small_config(gamma=0.0, code_critic_layer_norm=layer_norm),
+                                 IMAGE_SHAPE)
+  codes = jnp.asarray(np.random.default_rng(0).normal(1.0, 3.0, (4, 8)), jnp.float32)
+  net = obj.networks['local_code_critic']
+  out = np.asarray(net.apply(net.init(jax.random.key(0), codes), codes))
+  normalised = (np.allclose(out.mean(-1), 0, atol=1e-4)
+                and np.allclose(out.var(-1), 1, atol=1e-2))
+  assert normalised == layer_norm
+
+
+def count(tree) -> int:
+  return sum(int(np.prod(leaf.shape)) for leaf in jax.tree.leaves(tree))
+
+
+@pytest.mark.parametrize('critic,expected', [
+    # Table 6 on M = 4x4x256 and Y = 64: (4096 + 64) x 512 + 512, 512 x 512 + 512, 512 + 1.
+    ('paper', {'global_pair_critic': 2_130_432 + 262_656 + 513}),
+    # GlobalDIM from the 8x8x128 map: conv 4x4 128 -> 128 and 128 -> 256 without bias, each
+    # with BN (scale, shift); fc 1024 -> 1024 without bias, BN; linear 1024 -> 2048. Code side:
+    # Linear(64 -> 2048).
+    ('code', {'global_map_critic': (16 * 128 * 128 + 256) + (16 * 128 * 256 + 512)
+                                   + (1024 * 1024 + 2048) + (1024 * 2048 + 2048),
+              'global_code_critic': 64 * 2048 + 2048}),
+])
+def test_global_critic_parameter_counts(critic, expected):
+  assert sum(expected.values()) in (2_393_601, 3_937_024 + 133_120)
+  config = small_config(alpha=1.0, beta=0.0, gamma=0.0, global_critic=critic, code_size=64,
+                        embed_units=2048)
+  obj = objectives.get_objective(config, (32, 32, 3))
+  state = jax.eval_shape(obj.init, jax.random.key(0))
+  assert set(state.params) == {'encoder', 'probe', *expected}
+  assert {name: count(state.params[name]) for name in expected} == expected
+  assert obj.groups['encoder'] == ('encoder', *expected)
+
+
+@pytest.mark.parametrize('critic', ['encode_dot', 'paper', 'code'])
+def test_each_global_critic_in_the_step(critic):
+  """The step's global term, and the running BatchNorm statistics GlobalDIM's layers keep."""
+  obj = objectives.get_objective(
+      small_config(alpha=1.0, beta=0.0, gamma=0.0, global_critic=critic), IMAGE_SHAPE)
+  state = jax.eval_shape(obj.init, jax.random.key(0))
+  batch = {'image': jax.ShapeDtypeStruct((4, *IMAGE_SHAPE), jnp.float32),
+           'label': jax.ShapeDtypeStruct((4,), jnp.int32)}
+  new, metrics, _ = jax.eval_shape(obj.update, state, batch, jax.random.key(0))
+  assert metrics['encoder/global_mi_loss'].shape == ()
+  assert ('global_pair_critic' in new.params) == (critic == 'paper')
+  with_stats = {name for name in new.collections if name != 'encoder'}
+  assert with_stats == ({'global_map_critic'} if critic == 'code' else set())
+  if critic == 'code':
+    stats = new.collections['global_map_critic']['batch_stats']
+    assert [stats[f'BatchNorm_{k}']['mean'].shape for k in range(3)] == [(128,), (256,), (1024,)]
+
+
+def test_pair_critic_scores_every_map_code_pair():
+  """scores[i, j] = MLP(concat(maps[j], codes[i])): i the code (global), j the image's map."""
+  rng = np.random.default_rng(0)
+  maps, codes = (jnp.asarray(rng.normal(size=s), jnp.float32) for s in ((3, 5), (3, 2)))
+  critic = dim_models.PairCritic(hidden=6)
+  params = critic.init(jax.random.key(0), (maps, codes))['params']
+  scores = np.asarray(critic.apply({'params': params}, (maps, codes)))
+  p = jax.tree.map(np.asarray, params)
+  relu = lambda v: np.maximum(v, 0)
+  for i, j in np.ndindex(3, 3):
+    h = relu(np.concatenate([maps[j], codes[i]]) @ p['kernel'] + p['bias'])
+    h = relu(h @ p['Dense_0']['kernel'] + p['Dense_0']['bias'])
+    np.testing.assert_allclose(scores[i, j], h @ p['Dense_1']['kernel'][:, 0]
+                               + p['Dense_1']['bias'][0], rtol=1e-4, atol=1e-6)
+
+
 @pytest.mark.parametrize('layer,shape', [('code', (2, 8)), ('fc', (2, 1024)),
                                          ('conv', (2, 4, 4, 256))])
 def test_probe_reads_the_selected_layer(layer, shape):
@@ -253,6 +350,8 @@ def test_local_map_is_8x8x128():
     ('dim.probe_on', 'local', r"config.dim.probe_on='local' .* code, fc, conv"),
     ('dim.gamma', -1.0, r'config.dim.gamma=-1.0 must be >= 0'),
     ('dim.beta', 0.0, r'alpha and config.dim.beta are both 0'),
+    ('dim.global_critic', 'mlp', r"global_critic='mlp' is not valid; .* encode_dot, paper, code"),
+    ('dim.prior_penalty_examples', 'first', r"prior_penalty_examples='first' .* all, last"),
 ])
 def test_bad_values_name_the_field(field, value, message):
   config = small_config(alpha=0.0)
@@ -273,6 +372,25 @@ def test_config_argument():
   assert full.eval.evaluators == ('probe',)
   with pytest.raises(ValueError, match='VARIANT'):
     dim_cifar10.get_config('local,mine')
+  with pytest.raises(ValueError, match='FIELDS one of code, paper'):
+    dim_cifar10.get_config('local,jsd,torch')
+
+
+def test_config_field_sets():
+  """The published rows follow the authors' code by default; ',paper' the appendix."""
+  for arg in ('local,jsd', 'local,infonce,code', 'global,dv,code,local'):
+    d = dim_cifar10.get_config(arg).dim
+    assert (d.global_critic, d.critic_batchnorm, d.code_critic_layer_norm,
+            d.prior_gradient_penalty, d.prior_penalty_examples, d.infonce_same_image,
+            d.jsd_log2) == ('code', True, True, 1.0, 'last', 'minus10', True), arg
+  config = dim_cifar10.get_config('global,jsd,paper,local')
+  d = config.dim
+  assert (d.global_critic, d.critic_batchnorm, d.code_critic_layer_norm,
+          d.prior_gradient_penalty, d.infonce_same_image, d.jsd_log2) == (
+              'paper', False, False, 0.0, 'exclude', False)
+  assert (d.alpha, d.estimator, config.data.name) == (1.0, 'jsd', 'digits')
+  assert config.setting == 'dim_cifar10:global,jsd,paper'
+  assert dim_cifar10.get_config('local,infonce').setting == 'dim_cifar10:local,infonce,code'
 
 
 @pytest.mark.parametrize('arg,terms', [('local,jsd,local', ['local']),

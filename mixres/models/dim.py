@@ -9,6 +9,9 @@
   plus a linear shortcut to `units` features, applied per location (1x1 convolutions are dense
   layers on the channel axis); the local-map net ends in a layer norm ("Block Layer Norm").
 - `PriorDiscriminator`: the prior-matching MLP 1000-200-1 on codes (Table 10).
+- DIM(G)'s other critics (config.dim.global_critic): `PairCritic`, the paper's MLP on
+  concat(flatten(M), Y) (Table 6); `GlobalConvCritic` + `Projection`, the reference code's
+  GlobalDIM, a dot product of the encoder's later layers on the local map with a linear map of Y.
 
 BatchNorm state lives in the 'batch_stats' collection: `train=True` normalises with batch
 statistics and, applied with `mutable=['batch_stats']`, returns the updated running averages;
@@ -33,6 +36,17 @@ DOWNSAMPLING = 2**len(CONV_FEATURES)
 
 def _batch_norm(train: bool) -> nn.BatchNorm:
   return nn.BatchNorm(use_running_average=not train, momentum=BN_MOMENTUM, epsilon=BN_EPSILON)
+
+
+def _conv_bn_relu(x: jax.Array, features: int, train: bool) -> jax.Array:
+  """Conv 4x4 stride 2 -> BN -> ReLU. Padding 1 each side = PyTorch's Conv2d(4, 2, padding=1):
+  the side exactly halves. No bias: BatchNorm's shift makes it redundant."""
+  x = nn.Conv(features, (4, 4), strides=(2, 2), padding=((1, 1), (1, 1)), use_bias=False)(x)
+  return nn.relu(_batch_norm(train)(x))
+
+
+def _fc_bn_relu(x: jax.Array, train: bool) -> jax.Array:
+  return nn.relu(_batch_norm(train)(nn.Dense(FC_UNITS, use_bias=False)(x)))
 
 
 def near_identity(key: jax.Array, shape: tuple[int, int], dtype=jnp.float32) -> jax.Array:
@@ -67,14 +81,11 @@ class Encoder(nn.Module):
     check_image_size(x.shape[1])
     maps = []
     for features in CONV_FEATURES:
-      # Padding 1 each side = PyTorch's Conv2d(4, 2, padding=1): the side exactly halves. No
-      # bias: BatchNorm's shift makes it redundant. Every map DIM reads is after BN and ReLU
-      # ("all feature maps used for DIM included the final batch normalization and ReLU").
-      x = nn.Conv(features, (4, 4), strides=(2, 2), padding=((1, 1), (1, 1)), use_bias=False)(x)
-      x = nn.relu(_batch_norm(train)(x))
+      # Every map DIM reads is after BN and ReLU ("all feature maps used for DIM included the
+      # final batch normalization and ReLU").
+      x = _conv_bn_relu(x, features, train)
       maps.append(x)
-    h = x.reshape(x.shape[0], -1)
-    h = nn.relu(_batch_norm(train)(nn.Dense(FC_UNITS, use_bias=False)(h)))
+    h = _fc_bn_relu(x.reshape(x.shape[0], -1), train)
     code = nn.Dense(self.code_size)(h)
     return {'local': maps[LOCAL_LAYER], 'conv': maps[-1], 'fc': h, 'code': code}
 
@@ -82,9 +93,12 @@ class Encoder(nn.Module):
 class Embedding(nn.Module):
   """Features (..., C) -> (..., units): relu(dense) -> dense, plus a linear shortcut.
 
-  layer_norm: the local-map net's final "Block Layer Norm" (Table 9; Table 8 has none).
-  batchnorm: BatchNorm before the hidden ReLU, as the reference code has (the paper's tables
-    list none); its statistics are over every leading axis (batch and locations).
+  layer_norm: a final layer norm: the local-map net's "Block Layer Norm" (Table 9; Table 8, the
+    code side, has none; the reference code's MI1x1ConvNet ends both sides in one,
+    `mi_networks.py:89-93, 117`).
+  batchnorm: BatchNorm before the hidden ReLU, as the reference code has (`mi_networks.py:82-87`;
+    the paper's tables list none); its statistics are over every leading axis (batch and
+    locations), as BatchNorm2d's over batch and pixels.
   """
   units: int = 2048
   layer_norm: bool = False
@@ -112,3 +126,56 @@ class PriorDiscriminator(nn.Module):
     for units in PRIOR_HIDDEN:
       z = nn.relu(nn.Dense(units)(z))
     return nn.Dense(1)(z)[:, 0]
+
+
+class GlobalConvCritic(nn.Module):
+  """DIM(G) map side as the reference code builds it (`cortex_DIM/models/dim.py:104-116`):
+  the encoder's own layers from the local map on, the last swapped for a linear layer of
+  `units` (conv 128 and 256, 4x4 stride 2, BN, ReLU; fc 1024, BN, ReLU; dense `units`).
+  Local map (B, H/4, W/4, C) -> (B, 1, units): one location.
+  """
+  units: int = 2048
+
+  @nn.compact
+  def __call__(self, local_map: jax.Array, train: bool = False) -> jax.Array:
+    chex.assert_rank(local_map, 4)
+    x = local_map
+    for features in CONV_FEATURES[LOCAL_LAYER:]:
+      x = _conv_bn_relu(x, features, train)
+    x = _fc_bn_relu(x.reshape(x.shape[0], -1), train)
+    return nn.Dense(self.units)(x)[:, None, :]
+
+
+class Projection(nn.Module):
+  """DIM(G) code side in the reference code: one linear layer Y -> `units`
+  (`cortex_DIM/models/dim.py:120-124`: the encoder's last layer, widened)."""
+  units: int = 2048
+
+  @nn.compact
+  def __call__(self, codes: jax.Array, train: bool = False) -> jax.Array:
+    del train
+    return nn.Dense(self.units)(codes)
+
+
+class PairCritic(nn.Module):
+  """DIM(G)'s critic in the paper (A.2, Table 6): T(M, Y) = MLP(concat(flatten(M), Y)), two
+  hidden layers of `hidden` units with ReLUs, scored on every pair of the batch.
+
+  (maps (B, Dm), codes (B, Dy)) -> scores (B, B), scores[i, j] = T(maps[j], codes[i]) (the
+  estimators' u[i, j]). The first layer is one dense layer on the concatenation, computed as
+  the sum of its two blocks: B + B products per batch instead of B x B.
+  """
+  hidden: int = 512
+
+  @nn.compact
+  def __call__(self, pair: tuple[jax.Array, jax.Array], train: bool = False) -> jax.Array:
+    del train
+    maps, codes = pair
+    chex.assert_rank([maps, codes], 2)
+    d_map = maps.shape[-1]
+    kernel = self.param('kernel', nn.initializers.lecun_normal(),
+                        (d_map + codes.shape[-1], self.hidden))
+    bias = self.param('bias', nn.initializers.zeros, (self.hidden,))
+    h = (codes @ kernel[d_map:])[:, None, :] + (maps @ kernel[:d_map])[None, :, :] + bias
+    h = nn.relu(nn.Dense(self.hidden)(nn.relu(h)))  # (B codes, B maps, hidden)
+    return nn.Dense(1)(h)[..., 0]

@@ -1,14 +1,24 @@
 """Deep InfoMax (Hjelm et al. 2019; REFERENCE.md section 5): an encoder without a decoder.
 
-The encoder and its "encode-and-dot" critics minimise (Eq. 8)
+The encoder and its critics minimise (Eq. 8)
 
   alpha * L_global + beta * L_local + gamma * softplus(-D(sigmoid(Y)))
 
 where L_* is minus an MI estimate (`config.dim.estimator`) computed from scores
-u[i, j, l] = <phi(map_j at location l), psi(Y_i)>: positives i = j, negatives every other image
-at every location (the paper's batch-wise sampling, A.3). The local objective scores the 8x8
-local map; the global one scores the flattened last conv map as a single location. Estimators,
-as losses (= -I):
+u[i, j, l] = <phi(map_j at location l), psi(Y_i)> ("encode-and-dot"; DIM(G) 'paper': T(M_j, Y_i)):
+positives i = j, negatives every other image at every location (the paper's batch-wise
+sampling, A.3). The local objective scores the 8x8 local map. The global one scores a single
+location with `config.dim.global_critic`:
+
+  encode_dot  encode-and-dot (the local critics' Tables 8/9 nets) on the flattened last conv map
+              M (4x4x256): cheap all-pairs scores on the paper's M, but neither the paper's
+              nor the code's DIM(G) critic
+  paper       Table 6: MLP 512-512-1 on concat(flatten(M), Y), run on every (M_j, Y_i) pair
+  code        the reference code's GlobalDIM (`cortex_DIM/models/dim.py:104-131`): the
+              encoder's later layers on the 8x8 local map to a 2048 linear, dotted with
+              Linear(Y -> 2048)
+
+Estimators, as losses (= -I):
 
   jsd      E_pos[softplus(-u)] + E_neg[softplus(u)]                        (Eq. 4)
   dv       log E_neg[exp u] - E_pos[u]                                     (Eq. 2)
@@ -16,11 +26,13 @@ as losses (= -I):
            {u[i, j, l'] : j != i, all l'}                                  (Eq. 5)
 
 Prior matching (Eq. 7): a discriminator D tells U[0, 1]^d samples (real) from sigmoid(Y)
-(fake). Each step makes both updates from the parameters before the step: the encoder group
-(encoder + critics) on its loss with D held constant, then D on stop_gradient codes.
+(fake), optionally with the code's gradient penalty on D (`config.dim.prior_gradient_penalty`).
+Each step makes both updates from the parameters before the step: the encoder group (encoder +
+critics) on its loss with D held constant, then D on stop_gradient codes.
 """
 
 import math
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -33,6 +45,9 @@ ESTIMATORS = ('jsd', 'dv', 'infonce')
 PROBE_LAYERS = ('code', 'fc', 'conv')
 INFONCE_SAME_IMAGE = ('exclude', 'minus10')
 PRIOR_LOSSES = ('non_saturating', 'minimax')
+GLOBAL_CRITICS = ('encode_dot', 'paper', 'code')
+PENALTY_EXAMPLES = ('all', 'last')
+PAIR_CRITIC_HIDDEN = 512  # Table 6.
 # Evaluators that call `decode` (mixres/evaluation/); DIM has only an encoder.
 DECODING_EVALUATORS = ('few_shot', 'gaussian_samples', 'interpolation', 'lines', 'toy_mixes')
 
@@ -103,14 +118,22 @@ def _check_choice(config: ml_collections.ConfigDict, field: str, choices: tuple[
                      f'{", ".join(choices)}')
 
 
+def critic_names(config: ml_collections.ConfigDict, term: str) -> tuple[str, ...]:
+  """The networks scoring `term`: one pair critic (DIM(G) 'paper') or a map and a code side."""
+  if term == 'global' and config.dim.global_critic == 'paper':
+    return ('global_pair_critic',)
+  return (f'{term}_map_critic', f'{term}_code_critic')
+
+
 class DIM(base.Objective):
-  """Encoder + encode-and-dot critics (group 'encoder') and the prior discriminator."""
+  """Encoder + MI critics (group 'encoder') and the prior discriminator."""
 
   def __init__(self, config, image_shape):
     d = config.dim
     for field, choices in (('estimator', ESTIMATORS), ('probe_on', PROBE_LAYERS),
                            ('infonce_same_image', INFONCE_SAME_IMAGE),
-                           ('prior_loss', PRIOR_LOSSES)):
+                           ('prior_loss', PRIOR_LOSSES), ('global_critic', GLOBAL_CRITICS),
+                           ('prior_penalty_examples', PENALTY_EXAMPLES)):
       _check_choice(config, field, choices)
     for field in ('alpha', 'beta', 'gamma', 'prior_gradient_penalty'):
       if d[field] < 0:
@@ -133,7 +156,7 @@ class DIM(base.Objective):
     # Only the networks whose term has a weight exist (and train).
     self.mi_terms = tuple(term for term, weight in (('local', d.beta), ('global', d.alpha))
                           if weight)
-    critics = tuple(f'{term}_{side}_critic' for term in self.mi_terms for side in ('map', 'code'))
+    critics = tuple(name for term in self.mi_terms for name in critic_names(config, term))
     self.groups = {'encoder': ('encoder', *critics)}
     if d.gamma:
       self.groups['prior_disc'] = ('prior_disc',)
@@ -143,12 +166,19 @@ class DIM(base.Objective):
 
   def build_networks(self):
     d = self.config.dim
+    units = int(d.embed_units)
     networks = {'encoder': dim_models.Encoder(code_size=int(d.code_size))}
     for term in self.mi_terms:
-      embed = lambda layer_norm: dim_models.Embedding(
-          units=int(d.embed_units), layer_norm=layer_norm, batchnorm=d.critic_batchnorm)
-      networks[f'{term}_map_critic'] = embed(True)  # Table 9: ends in a layer norm.
-      networks[f'{term}_code_critic'] = embed(False)  # Table 8.
+      if term == 'global' and d.global_critic == 'paper':
+        networks['global_pair_critic'] = dim_models.PairCritic(PAIR_CRITIC_HIDDEN)
+      elif term == 'global' and d.global_critic == 'code':
+        networks['global_map_critic'] = dim_models.GlobalConvCritic(units)
+        networks['global_code_critic'] = dim_models.Projection(units)
+      else:
+        embed = lambda layer_norm: dim_models.Embedding(
+            units=units, layer_norm=layer_norm, batchnorm=d.critic_batchnorm)
+        networks[f'{term}_map_critic'] = embed(True)  # Table 9: ends in a layer norm.
+        networks[f'{term}_code_critic'] = embed(d.code_critic_layer_norm)  # Table 8: none.
     if d.gamma:
       networks['prior_disc'] = dim_models.PriorDiscriminator()
     return networks
@@ -160,22 +190,38 @@ class DIM(base.Objective):
     features = {name: jnp.zeros(s.shape, jnp.float32) for name, s in shapes.items()}
     inputs = {'encoder': images}
     for term in self.mi_terms:
-      inputs[f'{term}_map_critic'] = self.critic_map(term, features)
-      inputs[f'{term}_code_critic'] = features['code']
+      inputs.update(self.critic_inputs(term, features))
     if 'prior_disc' in self.networks:
       inputs['prior_disc'] = features['code']
     if 'probe' in self.networks:
       inputs['probe'] = features[self.config.dim.probe_on]
     return inputs
 
-  @staticmethod
-  def critic_map(term: str, features: dict[str, jax.Array]) -> jax.Array:
-    """The map a critic scores, (B, L, C): the local map's locations, or the flattened last
-    conv map as one location (the global objective sees the whole image at once)."""
+  def critic_inputs(self, term: str, features: dict[str, jax.Array]) -> dict[str, Any]:
+    """Each critic of `term` -> its input: the local map's locations (B, L, C); DIM(G)'s
+    flattened last conv map as one location (B, 1, 4096) ('encode_dot'), its (map, code) pair
+    ('paper') or the 8x8 local map itself ('code'); the code Y (B, d) on the code side."""
+    local, conv, code = features['local'], features['conv'], features['code']
+    flat_conv = conv.reshape(conv.shape[0], -1)
     if term == 'local':
-      local = features['local']
-      return local.reshape(local.shape[0], -1, local.shape[-1])
-    return features['conv'].reshape(features['conv'].shape[0], 1, -1)
+      return {'local_map_critic': local.reshape(local.shape[0], -1, local.shape[-1]),
+              'local_code_critic': code}
+    if self.config.dim.global_critic == 'paper':
+      return {'global_pair_critic': (flat_conv, code)}
+    return {'global_map_critic': local if self.config.dim.global_critic == 'code'
+                                 else flat_conv[:, None, :],
+            'global_code_critic': code}
+
+  def term_scores(self, term, params, collections, features):
+    """u (N, N, L) of `term` and its critics' updated collections. Critics exist only for the
+    loss, so their BatchNorms always use batch statistics (the code's do in training; it reads
+    running averages only for losses logged in eval mode); the averages live in the state."""
+    out, new = {}, {}
+    for name, x in self.critic_inputs(term, features).items():
+      out[name], new[name] = self.apply_net(name, params, collections, x, True)
+    if 'global_pair_critic' in out:
+      return out['global_pair_critic'][:, :, None], new
+    return mi_scores(out[f'{term}_map_critic'], out[f'{term}_code_critic']), new
 
   def apply_net(self, name, params, collections, x, train):
     """networks[name](x); in training also its updated 'batch_stats' (unchanged if it has none)."""
@@ -193,11 +239,9 @@ class DIM(base.Objective):
                                                       True)
     loss, metrics = 0.0, {}
     for term in self.mi_terms:
-      maps, collections[f'{term}_map_critic'] = self.apply_net(
-          f'{term}_map_critic', params, state.collections, self.critic_map(term, features), True)
-      codes, collections[f'{term}_code_critic'] = self.apply_net(
-          f'{term}_code_critic', params, state.collections, features['code'], True)
-      term_loss = mi_loss(mi_scores(maps, codes), self.config)
+      scores, term_collections = self.term_scores(term, params, state.collections, features)
+      collections.update(term_collections)
+      term_loss = mi_loss(scores, self.config)
       loss += (d.beta if term == 'local' else d.alpha) * term_loss
       metrics[f'encoder/{term}_mi_loss'] = term_loss
     if d.gamma:
@@ -220,9 +264,16 @@ class DIM(base.Objective):
     metrics = {'prior_disc/prior_prob': jnp.mean(jax.nn.sigmoid(real)),
                'prior_disc/code_prob': jnp.mean(jax.nn.sigmoid(fake))}
     if self.config.dim.prior_gradient_penalty:
-      # The reference code's penalty: mean squared norm of dD/dz, averaged over both inputs.
-      # D is per-example, so the gradient of the sum gives each example's own gradient.
-      norm2 = lambda z: jnp.mean(jnp.sum(jax.grad(lambda v: jnp.sum(disc(v)))(z)**2, axis=-1))
+      # The reference code's penalty (`discriminator.py:47-49`): squared norms of dD/dz,
+      # averaged over both inputs. D is per-example, so the gradient of the sum gives each
+      # example's own gradient. 'last': as `gradient_penalty.py:37-40` computes it, whose
+      # `network(*input)[-1]` keeps only the batch's last score: that example's squared norm,
+      # divided by the batch size ('all': the mean over the batch).
+      def norm2(z):
+        per_example = jnp.sum(jax.grad(lambda v: jnp.sum(disc(v)))(z)**2, axis=-1)
+        if self.config.dim.prior_penalty_examples == 'last':
+          return per_example[-1] / z.shape[0]
+        return jnp.mean(per_example)
       penalty = 0.5 * (norm2(prior) + norm2(codes))
       loss += self.config.dim.prior_gradient_penalty * penalty
       metrics['prior_disc/gradient_penalty'] = penalty
