@@ -8,8 +8,8 @@ mixres/data/pipeline.py).
 Faults: a checkpoint that cannot be read (truncated or corrupt files) is moved aside to
 `unreadable_checkpoints/` beside the checkpoints, said in one line, and the next older one is
 used; a save that cannot be written (full disk) raises `faults.CheckpointFailed`, whose message
-names the last complete checkpoint. Orbax's temporary directories of interrupted saves are
-removed when the manager starts.
+names the last complete checkpoint. Orbax's temporary directories of interrupted or failed
+saves are removed when the manager next starts.
 """
 
 import json
@@ -151,12 +151,11 @@ class Checkpointer:
     return saved
 
   def _failed(self, step: int, error: Exception) -> None:
-    self.close()  # First: its threads are done writing once it is closed.
+    # The partial save's temporary directory stays until the next start removes it: writer
+    # threads of the failed save may still be running, and would make it again. The manager is
+    # dropped, not closed: closing its event loop under those threads makes each of them print
+    # a traceback of its own.
     self._manager = None
-    if jax.process_index() == 0:  # The partial save frees its space at once.
-      for name in os.listdir(self.directory):
-        if '.orbax-checkpoint-tmp' in name:
-          shutil.rmtree(os.path.join(self.directory, name), ignore_errors=True)
     latest = self.latest_step()
     kept = f'step {latest} is the last complete one' if latest is not None else 'none is complete'
     raise faults.CheckpointFailed(

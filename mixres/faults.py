@@ -27,14 +27,17 @@ EXIT_PREEMPTED = 75
 class RunStopped(Exception):
   """The run stopped before its last step; the message is one line saying what survived."""
   exit_code = EXIT_FAILED
+  label = 'error'  # What mixres.main prints before the message.
 
 
 class Preempted(RunStopped):
   exit_code = EXIT_PREEMPTED
+  label = 'preempted'
 
 
 class Diverged(RunStopped):
   exit_code = EXIT_DIVERGED
+  label = 'diverged'
 
 
 class CheckpointFailed(RunStopped):

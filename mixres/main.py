@@ -63,7 +63,13 @@ def main(argv):
     print(f'error: {e}', file=sys.stderr)
     sys.exit(faults.EXIT_BAD_INPUT)
   except faults.RunStopped as e:  # Preempted, diverged, or a checkpoint not written.
-    print(f'{type(e).__name__.lower()}: {e}', file=sys.stderr)
+    if isinstance(e, faults.CheckpointFailed):
+      # Orbax's writer threads of the failed save log their own tracebacks, possibly mid-line:
+      # ours starts a fresh line, and the process ends at once, before shutdown makes more.
+      print(f'\n{e.label}: {e}', file=sys.stderr, flush=True)
+      sys.stdout.flush()
+      os._exit(e.exit_code)
+    print(f'{e.label}: {e}', file=sys.stderr)
     sys.exit(e.exit_code)
   except OSError as e:  # E.g. a full disk while writing logs: what failed, in one line.
     print(f'error: {faults.first_line(e)}; the last complete checkpoint is kept; run the same '

@@ -325,7 +325,7 @@ def test_short_run_on_digits_with_views(cache_dir, tmp_path):
 def test_config_rows():
   for arg, objective, views, norm in (('augint', 'augint', 2, 'batch'),
                                       ('adversarial', 'augint_adv', 2, 'batch'),
-                                      ('vanilla', 'ae', 0, 'instance')):
+                                      ('vanilla', 'ae', 0, 'batch')):
     config = augint_mnist.get_config(arg)
     assert (config.objective, config.data.augment.num_views) == (objective, views)
     assert (config.model.norm, config.augint.disc) == (norm, 'encoder')  # Report 4.1, 4.2.2.
@@ -457,6 +457,33 @@ def test_evaluation_reads_the_running_averages(batchnorm):
   assert obj.decode(params, codes).shape == x.shape
   with pytest.raises(Exception, match='batch_stats'):  # Without them there is nothing to use.
     obj.encode(state.params, x)
+
+
+def test_vanilla_ae_trains_batchnorm_and_probes_by_the_averages_before_the_step():
+  """The report's vanilla AE with BatchNorm: the step's loss is the reconstruction through both
+  nets in training mode, each moves its own averages, and the probe reads the codes of the
+  averages before the step (the probe's loss on exactly those codes)."""
+  config = small_config('ae')
+  config.model.norm = 'batch'
+  obj = objectives.get_objective(config, IMAGE_SHAPE)
+  state = init(obj, 2)
+  data = batch(4)
+  after, metrics = jax.jit(obj.train_step)(state, data)
+  stats = lambda s, name: s.collections[name]['batch_stats']
+  codes, encoder_stats = train_apply(obj.networks['encoder'], state.params['encoder'],
+                                     stats(state, 'encoder'), data['image'])
+  decoded, decoder_stats = train_apply(obj.networks['decoder'], state.params['decoder'],
+                                       stats(state, 'decoder'), codes)
+  np.testing.assert_allclose(metrics['gen/recon'], np.mean((decoded - data['image']) ** 2),
+                             rtol=1e-5)
+  for name, expected in (('encoder', encoder_stats), ('decoder', decoder_stats)):
+    for a, b in zip(jax.tree.leaves(stats(after, name)), jax.tree.leaves(expected)):
+      np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-7)  # jit vs eager rounding.
+    assert changed({name: stats(state, name)}, {name: stats(after, name)})[name]
+  probe_codes = obj.encode(obj.inference_params(state), data['image'])
+  logits = obj.probe_logits(state.params, probe_codes)
+  expected = -np.mean(jax.nn.log_softmax(logits)[np.arange(BATCH), data['label']])
+  np.testing.assert_allclose(metrics['probe/train_loss'], expected, rtol=1e-5)
 
 
 def test_batchnorm_state_round_trips_through_a_checkpoint(batchnorm, tmp_path):

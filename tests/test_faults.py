@@ -4,7 +4,6 @@ Each test does one fault to a tiny run and asserts what survived (RELIABILITY.md
 """
 
 import os
-import resource
 import signal
 import subprocess
 import sys
@@ -154,33 +153,41 @@ def test_leftover_temporary_checkpoint_directories_are_removed(tiny_config, tmp_
   assert not leftover.exists() and steps_on_disk(str(tmp_path)) == [3, 6]
 
 
-def test_a_full_disk_during_a_save_stops_the_run_and_keeps_the_last_checkpoint(
-    tiny_config, tmp_path, monkeypatch):
-  """The second save runs with every file capped at 1 KB (RLIMIT_FSIZE, SIGXFSZ ignored: writes
-  fail as on a full disk). The run stops with CheckpointFailed naming the step and the intact
-  one, no temporary directory is left, and the same config resumes from step 3."""
-  original_save = checkpoint.Checkpointer.save
-  soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
-  previous_handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+FULL_DISK_AT_STEP_20 = """
+import resource, signal, sys
+from absl import app
+from mixres import checkpoint, main
+original_save = checkpoint.Checkpointer.save
 
-  def save_on_a_full_disk(self, step, *args, **kwargs):
-    if step == 6:
-      resource.setrlimit(resource.RLIMIT_FSIZE, (1024, hard))
-    return original_save(self, step, *args, **kwargs)
+def save_on_a_full_disk(self, step, *args, **kwargs):
+  if step == 20:
+    self.wait()  # Step 10 is written in the background: let it finish on a roomy disk.
+    resource.setrlimit(resource.RLIMIT_FSIZE, (1024, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))
+  return original_save(self, step, *args, **kwargs)
 
-  monkeypatch.setattr(checkpoint.Checkpointer, 'save', save_on_a_full_disk)
-  try:
-    with pytest.raises(faults.CheckpointFailed, match=r'^checkpoint at step 6 could not be '
-                                                      r'written \(.*\); step 3 is the last '
-                                                      r'complete one; the run stops here'):
-      train.train_and_evaluate(tiny_config, str(tmp_path))
-  finally:
-    resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
-    signal.signal(signal.SIGXFSZ, previous_handler)
-  assert sorted(os.listdir(tmp_path / 'checkpoints')) == ['3']
-  monkeypatch.setattr(checkpoint.Checkpointer, 'save', original_save)
-  train.train_and_evaluate(tiny_config, str(tmp_path))  # Disk freed: resumes from step 3.
-  assert steps_on_disk(str(tmp_path)) == [3, 6]
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # Writes past the cap then fail with EFBIG.
+checkpoint.Checkpointer.save = save_on_a_full_disk
+sys.argv = ['mixres.main'] + sys.argv[1:]
+app.run(main.main, flags_parser=main.parse_flags)
+"""
+
+
+def test_a_full_disk_during_a_save_stops_the_run_and_keeps_the_last_checkpoint(tmp_path):
+  """The step-20 save runs with every file capped at 1 KB (RLIMIT_FSIZE, SIGXFSZ ignored: writes
+  fail as on a full disk). The run exits 1 with one line naming the step and the intact
+  checkpoint; the same command, disk freed, resumes from step 10 and removes the partial save."""
+  workdir = str(tmp_path / 'run')
+  command = _tiny_command(workdir, 20)
+  failed = _run([sys.executable, '-c', FULL_DISK_AT_STEP_20, *command[3:]])
+  assert failed.returncode == faults.EXIT_FAILED, failed.stderr
+  last = failed.stderr.strip().splitlines()[-1]
+  assert last.startswith('error: checkpoint at step 20 could not be written (') and last.endswith(
+      '); step 10 is the last complete one; the run stops here: free space (or fix the workdir) '
+      'and run the same command to resume'), failed.stderr
+  assert steps_on_disk(workdir) == [10]
+  resumed = _run(command)
+  assert resumed.returncode == 0, resumed.stderr
+  assert sorted(os.listdir(os.path.join(workdir, 'checkpoints'))) == ['10', '20']
 
 
 # -------------------------------------------------------------------------------------------------

@@ -7,7 +7,10 @@ corruptions (config.ae; both 0 by default, which is the plain AE exactly):
 - `noise`: the ACAI code's denoising AE, Gaussian noise of this std added to the input, the
   target the clean image (ACAI: std 1.0).
 Neither touches `encode`/`decode`, so evaluators see the clean network; the probe is trained on
-the codes of the clean input, as in the ACAI code.
+the codes of the clean input, as in the ACAI code. With BatchNorm (`model.norm='batch'`, the
+AugIntAE report's vanilla AE) the encoder and decoder normalise by the batch in training and
+move their running averages; the probe reads codes from the averages before the step, as
+evaluation will.
 """
 
 import jax
@@ -19,6 +22,8 @@ from mixres.objectives import losses
 
 class AE(base.Objective):
   """min_F recon(x, g(drop(f(x + noise)))) with the linear probe on f(x)."""
+
+  batch_norm = True
 
   def __init__(self, config, image_shape):
     rate, noise = config.ae.dropout, config.ae.noise
@@ -35,16 +40,19 @@ class AE(base.Objective):
     inputs = x + cfg.noise * jax.random.normal(noise_key, x.shape, x.dtype) if cfg.noise else x
 
     def loss_fn(params):
-      codes = self.encode(params, inputs)
+      codes, collections = self.forward('encoder', params, state.collections, inputs, train=True)
       decoded = codes
       if cfg.dropout:
         keep = jax.random.bernoulli(dropout_key, 1.0 - cfg.dropout, codes.shape)
         decoded = jnp.where(keep, codes / (1.0 - cfg.dropout), 0.0)
-      return losses.reconstruction(x, self.decode(params, decoded), self.config.recon), codes
+      decoded, collections = self.forward('decoder', params, collections, decoded, train=True)
+      return losses.reconstruction(x, decoded, self.config.recon), (codes, collections)
 
     params = self.group_params(state.params, 'generator')
-    (loss, codes), grads = jax.value_and_grad(loss_fn, has_aux=True)(params)
-    if cfg.noise:  # The probe reads the clean code, as evaluation will.
-      codes = self.encode(params, x)
+    (loss, (codes, collections)), grads = jax.value_and_grad(loss_fn, has_aux=True)(params)
+    if cfg.noise or any(base.BATCH_STATS in c for c in state.collections.values()):
+      # The probe reads the clean code as evaluation will: with BatchNorm, by the averages.
+      codes = self.encode(self.inference_params(state), x)
     state, metrics = self.apply_gradients(state, 'generator', grads)
+    state = state.replace(collections=collections)
     return state, {'gen/recon': loss, **metrics}, codes
