@@ -99,7 +99,7 @@ def load(path: str, labels_path: str = '') -> tuple[np.ndarray, np.ndarray]:
     labels_path = labels_path or idx_labels_path(path)
   for field, p in (('path', path), ('labels_path', labels_path)):
     if p and not os.path.isfile(p):
-      raise FileNotFoundError(f'config.data.{field}: no file {p}')
+      raise FileNotFoundError(f'config.data.{field}={p!r}: no such file')
   if is_npz:
     images, labels = _read_npz(path)
   else:
