@@ -41,16 +41,12 @@ def check_choice(config: ml_collections.ConfigDict, field: str, choices: Iterabl
   _fail(field, value, f'one of: {", ".join(choices)}')
 
 
-def check_choices(config: ml_collections.ConfigDict, field: str, choices: Iterable[str],
-                  allow_empty: bool = False) -> None:
-  """ValueError unless the field is a sequence of names, each one of `choices`."""
+def check_choices(config: ml_collections.ConfigDict, field: str, choices: Iterable[str]) -> None:
+  """ValueError unless the field is a non-empty sequence of names, each one of `choices`."""
   value, choices = get(config, field), tuple(choices)
-  if isinstance(value, str) or not isinstance(value, Iterable):
-    _fail(field, value, f'a tuple of names from: {", ".join(choices)}')
-  names = tuple(value)
-  if (not names and not allow_empty) or any(n not in choices for n in names):
-    _fail(field, names, f'a tuple of {"" if allow_empty else "one or more of "}'
-          f'{", ".join(choices)}')
+  names = () if isinstance(value, str) or not isinstance(value, Iterable) else tuple(value)
+  if not names or any(n not in choices for n in names):
+    raise ValueError(f'config.{field}={value!r} must list one or more of: {", ".join(choices)}')
 
 
 def is_integer(value: Any) -> bool:
@@ -94,4 +90,4 @@ def check_interval(config: ml_collections.ConfigDict, field: str, low: float, hi
   inside = is_real(value) and (value >= low if left else value > low) and (
       value <= high if right else value < high)
   if not inside:
-    _fail(field, value, f'in {"[" if left else "("}{low}, {high}{"]" if right else ")"}', why)
+    _fail(field, value, f'in {"[" if left else "("}{low:g}, {high:g}{"]" if right else ")"}', why)

@@ -144,7 +144,7 @@ def test_checkpoint_holds_the_data_position_and_refuses_changed_data(tiny_config
     ('lam', -1.0, 'config.lam=-1.0 must be >= 0'),
     ('data.image_size', 24, 'config.data.image_size=24 cannot be reached'),
     ('data.image_size', 0, 'config.data.image_size=0 must be an integer >= 1'),
-    ('data.shuffle_seed', -2, r'config.data.shuffle_seed=-2 must be in \[0, 2\*\*31\), or -1'),
+    ('data.shuffle_seed', -2, r'config.data.shuffle_seed=-2 must be an integer in \[-1, 2147483647\]'),
     ('data.batching', 'epochs', "config.data.batching='epochs' is not a batching; choose"),
     ('data.split_method', 'torch', "config.data.split_method='torch' is not a split; choose"),
     ('data.valid_size', 5000, 'config.data.valid_size=5000 must be in'),
