@@ -22,37 +22,10 @@ from mixres import faults
 from mixres import metric_writers
 from mixres import objectives
 from mixres import parallel
+from mixres import validation
 from mixres.data import pipeline
 from mixres.data import sources
 from mixres.evaluation import cadence
-
-
-def validate(config: ml_collections.ConfigDict) -> None:
-  """Checks of plain values; names, sizes and the workdir are checked where they are used."""
-  for field in ('batch_size', 'log_every', 'eval_every', 'checkpoint_every', 'keep_checkpoints'):
-    if int(config[field]) < 1:
-      raise ValueError(f'config.{field}={config[field]} must be an integer >= 1')
-  if int(config.divergence_rollbacks) < 0:
-    raise ValueError(f'config.divergence_rollbacks={config.divergence_rollbacks} must be >= 0 '
-                     '(0: a divergence stops the run)')
-  if int(config.num_train_steps) < 0:
-    raise ValueError(f'config.num_train_steps={config.num_train_steps} must be >= 0')
-  if float(config.num_epochs) < 0:
-    raise ValueError(f'config.num_epochs={config.num_epochs} must be >= 0')
-  for field in ('data.num_examples', 'data.train_subset', 'eval.max_examples'):
-    value = config
-    for key in field.split('.'):
-      value = value[key]
-    if int(value) < 0:
-      raise ValueError(f'config.{field}={value} must be >= 0')
-  seeds = {'seed': config.seed, **{f'data.{k}': config.data[k] for k in (
-      'split_seed', 'subset_seed', 'procedural_seed')}}
-  for field, value in seeds.items():
-    if not 0 <= int(value) < 2**31:
-      raise ValueError(f'config.{field}={value} must be in [0, 2**31)')
-  if not -1 <= int(config.data.shuffle_seed) < 2**31:
-    raise ValueError(f'config.data.shuffle_seed={config.data.shuffle_seed} must be in '
-                     '[0, 2**31), or -1 to follow config.seed')
 
 
 def shuffle_seed(config: ml_collections.ConfigDict) -> int:
@@ -67,16 +40,41 @@ def train_length(config: ml_collections.ConfigDict, clock: pipeline.EpochClock) 
   return clock.train_steps(float(config.num_epochs))
 
 
+MODEL_SIZES = ('latent', 'latent_width', 'depth', 'code_size', 'mlp_layers', 'mlp_width',
+               'disc_channels')
+
+
+def _abstract_state(objective, config: ml_collections.ConfigDict) -> Any:
+  """The state's shapes (jax.eval_shape of init): a model the config cannot build says so here.
+
+  Each family checks the sizes it knows of; this catches the rest (e.g. a depth that halves the
+  image below one pixel) in one line naming the model's fields, before any work.
+  """
+  try:
+    return jax.eval_shape(objective.init, jax.random.PRNGKey(config.seed))
+  except ValueError as error:
+    if str(error).startswith('config.'):  # Already one line naming its field.
+      raise
+    failure = error
+  except (TypeError, ZeroDivisionError, IndexError) as error:  # Shapes that do not compose.
+    failure = error
+  m = config.model
+  sizes = ', '.join(f'{k}={m[k]!r}' for k in MODEL_SIZES if k in m)
+  raise ValueError(f'config.model (arch={m.arch!r}, {sizes}) cannot build a network for inputs '
+                   f'of shape {tuple(objective.image_shape)}: {faults.first_line(failure)}')
+
+
 class Experiment:
   """Everything built from a config before any work is done; every check happens here."""
 
   def __init__(self, config: ml_collections.ConfigDict, workdir: str):
-    validate(config)
+    validation.validate(config)
     self.config, self.workdir = config, workdir
     self.train_source, self.valid_source = sources.build(config)
     self.image_shape = sources.image_shape(self.train_source)
     pipeline.check_augment(config.data.augment)
     self.objective = objectives.get_objective(config, self.image_shape)
+    self.abstract_state = _abstract_state(self.objective, config)  # Shapes only: no compilation.
     self.mesh = parallel.make_mesh(config.num_devices)
     parallel.check_batch_size(config.batch_size, self.mesh)
     self.clock = pipeline.EpochClock(len(self.train_source), config.batch_size,
@@ -109,7 +107,7 @@ class Experiment:
       replicated = parallel.replicated(self.mesh)
       abstract = jax.tree.map(
           lambda s: jax.ShapeDtypeStruct(s.shape, s.dtype, sharding=replicated),
-          jax.eval_shape(self.objective.init, jax.random.PRNGKey(self.config.seed)))
+          self.abstract_state)
       restored = self.checkpointer.restore(abstract)
     return restored if restored is not None else (self.init_state(), {})
 

@@ -43,8 +43,14 @@ def check_names(config) -> None:
                      f'{", ".join(sorted(EVALUATORS))}')
 
 
+# Built last: these train (or load) a Frechet classifier of their own when built (minutes), so
+# the other evaluators' refusals (their data checks) come before that work.
+TRAIN_ON_BUILD = ('attribute_consistency', 'few_shot', 'gaussian_samples')
+
+
 def build(config, objective, mesh, valid_source) -> dict:
   """Evaluator name -> evaluator, in the order config.eval.evaluators lists them."""
   check_names(config)
-  return {name: EVALUATORS[name](objective, config, mesh, valid_source)
-          for name in config.eval.evaluators}
+  cheap_first = sorted(config.eval.evaluators, key=lambda name: name in TRAIN_ON_BUILD)
+  built = {name: EVALUATORS[name](objective, config, mesh, valid_source) for name in cheap_first}
+  return {name: built[name] for name in config.eval.evaluators}

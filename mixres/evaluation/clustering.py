@@ -15,6 +15,7 @@ from typing import Callable
 import jax
 import numpy as np
 
+from mixres import config_checks as cc
 from mixres.data import pipeline
 from mixres.data import sources
 
@@ -80,11 +81,8 @@ class ClusteringAccuracy:
     if not config.data.num_classes:
       raise ValueError('config.eval.evaluators lists "clustering" but config.data.num_classes=0 '
                        '(unlabelled data); remove "clustering" or set num_classes')
-    protocol = config.eval.clustering_protocol
-    if protocol not in PROTOCOLS:
-      raise ValueError(f'config.eval.clustering_protocol={protocol!r} must be one of: '
-                       f'{", ".join(PROTOCOLS)}')
-    self.fit_on, self.init, self.max_iter = PROTOCOLS[protocol]
+    cc.check_choice(config, 'eval.clustering_protocol', PROTOCOLS)
+    self.fit_on, self.init, self.max_iter = PROTOCOLS[config.eval.clustering_protocol]
     self.objective, self.config, self.source = objective, config, valid_source
     # Only the 'acai' protocol reads training codes; the sources load lazily, by index.
     self.train_source = sources.build(config)[0] if self.fit_on == 'train' else None

@@ -31,6 +31,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from mixres import config_checks as cc
 from mixres.data import pipeline
 
 CRITIC_HIDDEN = (1000, 200)  # ndm_eval.py:27-28.
@@ -139,10 +140,8 @@ class NeuralDependency:
   def __init__(self, objective, config, mesh, valid_source):
     del mesh
     for field in ('ndm_steps', 'ndm_batch'):
-      if int(config.eval[field]) < 1:
-        raise ValueError(f'config.eval.{field}={config.eval[field]} must be an integer >= 1')
-    if not config.eval.ndm_lr > 0:
-      raise ValueError(f'config.eval.ndm_lr={config.eval.ndm_lr} must be > 0')
+      cc.check_integer(config, f'eval.{field}', 1)
+    cc.check_positive(config, 'eval.ndm_lr')
     self.objective, self.config, self.source = objective, config, valid_source
     self._encode = jax.jit(objective.encode)
 

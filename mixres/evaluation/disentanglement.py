@@ -33,6 +33,7 @@ from typing import Callable
 import jax
 import numpy as np
 
+from mixres import config_checks as cc
 from mixres.data import pipeline
 from mixres.data import procedural
 
@@ -181,6 +182,17 @@ def beta_vae_score(code_fn: CodeFn, sizes: tuple[int, ...], rng: np.random.Gener
   return float(classifier.score((x_test - mean) / std, y_test))
 
 
+def check_config(config) -> None:
+  """One-line ValueErrors for config.eval.disentanglement's protocols, pruning and votes."""
+  cc.check_choices(config, 'eval.disentanglement.protocols', PROTOCOLS)
+  cc.check_nonnegative(config, 'eval.disentanglement.prune_std', why='the code std below which '
+                       'a dimension counts as collapsed; 0 keeps all')
+  if 'amr_authors' in config.eval.disentanglement.protocols:
+    factors = len(procedural.DSPRITES_SIZES)
+    cc.check_integer(config, 'eval.disentanglement.amr_authors_votes', factors,
+                     why=f'split evenly over the {factors} factors')
+
+
 class Disentanglement:
   """Evaluator: both metrics of the model's codes on dSprites, with fixed votes at every eval.
 
@@ -196,18 +208,8 @@ class Disentanglement:
       raise ValueError('config.eval.evaluators lists "disentanglement", which needs '
                        "config.data.name='dsprites' or 'dsprites_rendered', not "
                        f'{config.data.name!r}')
+    check_config(config)
     protocols = tuple(config.eval.disentanglement.protocols)
-    if not protocols or any(p not in PROTOCOLS for p in protocols):
-      raise ValueError(f'config.eval.disentanglement.protocols={protocols!r} must list one or '
-                       f'more of: {", ".join(PROTOCOLS)}')
-    prune_std = config.eval.disentanglement.prune_std
-    if not prune_std >= 0:
-      raise ValueError(f'config.eval.disentanglement.prune_std={prune_std!r} must be >= 0 (the '
-                       'code std below which a dimension counts as collapsed; 0 keeps all)')
-    votes = config.eval.disentanglement.amr_authors_votes
-    if 'amr_authors' in protocols and votes < len(procedural.DSPRITES_SIZES):
-      raise ValueError(f'config.eval.disentanglement.amr_authors_votes={votes} must be >= '
-                       f'{len(procedural.DSPRITES_SIZES)} (split evenly over the factors)')
     self.protocols = protocols
     self.maximize = tuple(PROTOCOLS[p] for p in protocols) + ('disentanglement/beta_vae',)
     self.objective, self.config = objective, config

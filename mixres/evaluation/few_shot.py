@@ -21,6 +21,7 @@ import jax
 import ml_collections
 import numpy as np
 
+from mixres import config_checks as cc
 from mixres.data import pipeline
 from mixres.data import procedural
 from mixres.data import sources
@@ -43,6 +44,12 @@ def augmented_pairs(seeds: np.ndarray, num: int, rng: np.random.Generator,
   return views, rng.uniform(0.0, 1.0, num)
 
 
+def check_dataset(config) -> None:
+  """ValueError unless config.eval.few_shot_dataset names a dataset of images."""
+  image_sets = [d for d in sources.DATASETS if d not in procedural.TOYS]
+  cc.check_choice(config, 'eval.few_shot_dataset', image_sets, what='an image dataset')
+
+
 class FewShot:
   """Generations from augmented, interpolated seeds of config.eval.few_shot_dataset."""
 
@@ -53,15 +60,9 @@ class FewShot:
     e = config.eval
     self.objective, self.batch_size = objective, e.batch_size
     self.name, num_seeds, num = e.few_shot_dataset, e.few_shot_seeds, int(e.num_samples)
-    if self.name not in sources.DATASETS or self.name in procedural.TOYS:
-      image_sets = [d for d in sources.DATASETS if d not in procedural.TOYS]
-      raise ValueError(f'config.eval.few_shot_dataset={self.name!r} is not an image dataset; '
-                       f'choose one of: {", ".join(image_sets)}')
-    if isinstance(num_seeds, bool) or not isinstance(num_seeds, int) or num_seeds < 1:
-      raise ValueError(f'config.eval.few_shot_seeds={num_seeds!r} must be an integer >= 1')
-    if num < 2:
-      raise ValueError(f'config.eval.num_samples={num} must be >= 2 (a Frechet distance needs '
-                       'a covariance)')
+    check_dataset(config)
+    cc.check_integer(config, 'eval.few_shot_seeds', 1)
+    sampling.check_num_samples(config)
     domain = frechet.labelled_data(config.data, self.name)
     train, valid = sources.build(ml_collections.ConfigDict({'data': domain}))
     shape = sources.image_shape(train)

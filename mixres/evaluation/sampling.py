@@ -17,6 +17,7 @@ import functools
 import jax
 import numpy as np
 
+from mixres import config_checks as cc
 from mixres.data import pipeline
 from mixres.evaluation import figures
 from mixres.evaluation import frechet
@@ -45,6 +46,10 @@ def validation_images(source, max_examples: int) -> np.ndarray:
   return pipeline.stack([source[i] for i in range(n)])['image']
 
 
+def check_num_samples(config) -> None:
+  cc.check_integer(config, 'eval.num_samples', 2, why='a Frechet distance needs a covariance')
+
+
 class GaussianSamples:
   """Decoded samples of a Gaussian fitted to f(x) over the validation split."""
 
@@ -54,9 +59,7 @@ class GaussianSamples:
     del mesh  # Decoding a few thousand small images: runs replicated, as the figures do.
     self.objective, self.seed = objective, config.seed
     self.num_samples, self.batch_size = int(config.eval.num_samples), config.eval.batch_size
-    if self.num_samples < 2:
-      raise ValueError(f'config.eval.num_samples={config.eval.num_samples} must be >= 2 (a '
-                       'Frechet distance needs a covariance)')
+    check_num_samples(config)
     if len(objective.image_shape) != 3:
       raise ValueError('config.eval.evaluators lists "gaussian_samples", which needs images; '
                        f'config.data.name={config.data.name!r} gives points')

@@ -11,6 +11,7 @@ import flax.linen as nn
 import jax
 import ml_collections
 
+from mixres import config_checks as cc
 from mixres.models import betavae
 from mixres.models import convnets
 from mixres.models import dsprites_amr
@@ -28,9 +29,7 @@ ARCHITECTURES: dict[str, types.ModuleType] = {
 
 def _family(config: ml_collections.ConfigDict, image_shape: tuple[int, ...]) -> types.ModuleType:
   arch = config.model.arch
-  if arch not in ARCHITECTURES:
-    raise ValueError(f'config.model.arch={arch!r} is not an architecture; choose one of: '
-                     f'{", ".join(sorted(ARCHITECTURES))}')
+  cc.check_choice(config, 'model.arch', sorted(ARCHITECTURES), what='an architecture')
   if len(image_shape) != 3 and arch != 'mlp':  # The 2-D toys give points; only 'mlp' takes them.
     raise ValueError(f'config.model.arch={arch!r} takes images (H, W, C), but '
                      f'config.data.name={config.data.name!r} gives inputs of shape {image_shape}')

@@ -20,6 +20,7 @@ import flax.linen as nn
 import jax
 import ml_collections
 
+from mixres import config_checks as cc
 from mixres.models.convnets import spectral
 
 # Each 4x4 stride-2 conv halves the side: 64 -> 32 -> 16 -> 8 -> 4.
@@ -111,9 +112,7 @@ def build_autoencoder(config: ml_collections.ConfigDict, image_shape: tuple[int,
   """(encoder, decoder) for `config.model.arch='betavae'`; ValueError on sizes it cannot take."""
   (size, _, channels), code_size = image_shape, config.model.code_size
   check_image_size(size)
-  if isinstance(code_size, bool) or not isinstance(code_size, int) or code_size < 1:
-    raise ValueError(f'config.model.code_size={code_size!r} must be an integer >= 1 (the length '
-                     'of the code)')
+  cc.check_integer(config, 'model.code_size', 1, why='the length of the code')
   return (Encoder(image_size=size, code_size=code_size),
           Decoder(image_size=size, channels=channels))
 

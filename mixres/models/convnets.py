@@ -30,6 +30,8 @@ import jax
 import jax.numpy as jnp
 import ml_collections
 
+from mixres import config_checks as cc
+
 NORMS = ('instance', 'none')
 INITS = ('flax', 'reference')  # See the module docstring.
 LEAKY_SLOPE_OF_INIT = 0.2  # arch_kyle.py:18: Initializer's default slope, so 1 + 0.2^2 = 1.04.
@@ -223,14 +225,11 @@ def spectral_kernel_init(config: ml_collections.ConfigDict) -> Callable | None:
   return None
 
 
-def check_model_fields(m: ml_collections.ConfigDict) -> None:
+def check_model_fields(config: ml_collections.ConfigDict) -> None:
   """ValueError naming the field for a norm, init or entry padding the family cannot build."""
-  if m.norm not in NORMS:
-    raise ValueError(f'config.model.norm={m.norm!r} is not a norm; choose one of: '
-                     f'{", ".join(NORMS)}')
-  if m.init not in INITS:
-    raise ValueError(f'config.model.init={m.init!r} is not an initialisation; choose one of: '
-                     f'{", ".join(INITS)}')
+  m = config.model
+  cc.check_choice(config, 'model.norm', NORMS, what='a norm')
+  cc.check_choice(config, 'model.init', INITS, what='an initialisation')
   if m.entry_padding not in (0, 1):
     raise ValueError(f'config.model.entry_padding={m.entry_padding!r} must be 0 (32x32 stays '
                      '32x32) or 1 (the reference code: 34x34)')
@@ -240,7 +239,7 @@ def build_autoencoder(config: ml_collections.ConfigDict, image_shape: tuple[int,
                       ) -> tuple[nn.Module, nn.Module]:
   """(encoder, decoder) for `config.model.arch='acai'`; ValueError naming a bad field."""
   m, (width, _, channels) = config.model, image_shape
-  check_model_fields(m)
+  check_model_fields(config)
   num_scales(width, m.latent_width)  # Fails early, naming the fields.
   shared = dict(width=width, latent_width=m.latent_width, depth=m.depth,
                 leaky_slope=m.leaky_slope, init_scheme=m.init)
@@ -252,7 +251,7 @@ def build_discriminator(config: ml_collections.ConfigDict, image_shape: tuple[in
                         ) -> nn.Module:
   """The discriminator for `config.model.arch='acai'`."""
   m = config.model
-  check_model_fields(m)
+  check_model_fields(config)
   return Discriminator(width=image_shape[0], latent_width=m.latent_width, depth=m.depth,
                        latent=m.latent, leaky_slope=m.leaky_slope, init_scheme=m.init,
                        entry_padding=m.entry_padding)

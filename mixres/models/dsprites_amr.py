@@ -33,6 +33,7 @@ import jax
 import jax.numpy as jnp
 import ml_collections
 
+from mixres import config_checks as cc
 from mixres.models.convnets import spectral
 from mixres.models.convnets import torch_default_uniform
 
@@ -138,17 +139,12 @@ class Discriminator(nn.Module):
     return logits[:, 0]  # (B,)
 
 
-def _check_positive(name: str, value) -> None:
-  if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-    raise ValueError(f'config.model.{name}={value!r} must be an integer >= 1')
-
-
 def build_autoencoder(config: ml_collections.ConfigDict, image_shape: tuple[int, int, int]
                       ) -> tuple[nn.Module, nn.Module]:
   """(encoder, decoder) for `config.model.arch='dsprites_amr'`; ValueError naming a bad field."""
   (size, _, channels), code_size = image_shape, config.model.code_size
   check_image_size(size)
-  _check_positive('code_size', code_size)
+  cc.check_integer(config, 'model.code_size', 1)
   return (Encoder(image_size=size, code_size=code_size),
           Decoder(image_size=size, channels=channels))
 
@@ -157,5 +153,5 @@ def build_discriminator(config: ml_collections.ConfigDict, image_shape: tuple[in
                         ) -> nn.Module:
   """The discriminator for `config.model.arch='dsprites_amr'`, config.model.disc_channels wide."""
   check_image_size(image_shape[0])
-  _check_positive('disc_channels', config.model.disc_channels)
+  cc.check_integer(config, 'model.disc_channels', 1)
   return Discriminator(image_size=image_shape[0], channels=config.model.disc_channels)

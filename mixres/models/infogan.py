@@ -37,6 +37,7 @@ import flax.linen as nn
 import jax
 import ml_collections
 
+from mixres import config_checks as cc
 from mixres.models.convnets import spectral
 
 NORMS = ('instance', 'none', 'batch')
@@ -138,13 +139,9 @@ class Discriminator(nn.Module):
 def _check(config: ml_collections.ConfigDict, image_shape: tuple[int, int, int]) -> None:
   m = config.model
   check_image_size(image_shape[0])
-  if m.norm not in NORMS:
-    raise ValueError(f"config.model.norm={m.norm!r} is not a norm of config.model.arch="
-                     f"'infogan'; choose one of: {', '.join(NORMS)}")
+  cc.check_choice(config, 'model.norm', NORMS, what="a norm of config.model.arch='infogan'")
   for field in ('code_size', 'depth'):
-    value = m[field]
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-      raise ValueError(f'config.model.{field}={value!r} must be an integer >= 1')
+    cc.check_integer(config, f'model.{field}', 1)
 
 
 def build_autoencoder(config: ml_collections.ConfigDict, image_shape: tuple[int, int, int]

@@ -16,6 +16,7 @@ import flax.linen as nn
 import jax
 import ml_collections
 
+from mixres import config_checks as cc
 from mixres.models.convnets import spectral
 
 
@@ -68,11 +69,8 @@ class Discriminator(nn.Module):
 
 
 def _check(config: ml_collections.ConfigDict) -> None:
-  m = config.model
-  for field, value, low in (('mlp_layers', m.mlp_layers, 0), ('mlp_width', m.mlp_width, 1),
-                            ('code_size', m.code_size, 1)):
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-      raise ValueError(f'config.model.{field}={value!r} must be an integer >= {low}')
+  for field, low in (('mlp_layers', 0), ('mlp_width', 1), ('code_size', 1)):
+    cc.check_integer(config, f'model.{field}', low)
 
 
 def build_autoencoder(config: ml_collections.ConfigDict, image_shape: tuple[int, ...]

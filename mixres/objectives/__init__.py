@@ -1,5 +1,6 @@
 """Registry of objectives: config.objective -> class. Adding a method = one module + one line."""
 
+from mixres import config_checks as cc
 from mixres.objectives.acai import ACAI
 from mixres.objectives.ae import AE
 from mixres.objectives.ae_gan import AEGAN
@@ -28,7 +29,5 @@ OBJECTIVES: dict[str, type[Objective]] = {
 
 def get_objective(config, image_shape) -> Objective:
   """Builds config.objective; ValueError naming the valid choices for an unknown name."""
-  if config.objective not in OBJECTIVES:
-    raise ValueError(f'config.objective={config.objective!r} is not an objective; choose one '
-                     f'of: {", ".join(sorted(OBJECTIVES))}')
+  cc.check_choice(config, 'objective', sorted(OBJECTIVES), what='an objective')
   return OBJECTIVES[config.objective](config, image_shape)

@@ -35,8 +35,10 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from mixres import config_checks as cc
 from mixres import mixers
 from mixres import models
+from mixres.objectives import ae_gan
 from mixres.objectives import base
 from mixres.objectives import losses
 
@@ -74,28 +76,14 @@ class ACAI(base.Objective):
 
   def __init__(self, config, image_shape):
     cfg = config.acai
-    if cfg.variant not in VARIANTS:
-      raise ValueError(f'config.acai.variant={cfg.variant!r} is not an ACAI variant; choose one '
-                       f'of: {", ".join(VARIANTS)}')
-    if cfg.critic not in CRITICS:
-      raise ValueError(f'config.acai.critic={cfg.critic!r} is not a critic; choose one of: '
-                       f'{", ".join(CRITICS)}')
-    if cfg.recon not in losses.RECONSTRUCTIONS:
-      raise ValueError(f'config.acai.recon={cfg.recon!r} is not a reconstruction loss; choose '
-                       f'one of: {", ".join(losses.RECONSTRUCTIONS)}')
-    if cfg.partner not in PARTNERS:
-      raise ValueError(f'config.acai.partner={cfg.partner!r} is not a partner; choose one of: '
-                       f'{", ".join(PARTNERS)}')
-    if cfg.lam < 0:
-      raise ValueError(f'config.acai.lam={cfg.lam} must be >= 0 (the adversarial weight)')
-    if not 0.0 <= cfg.gamma <= 1.0:
-      raise ValueError(f'config.acai.gamma={cfg.gamma} must be in [0, 1]')
+    cc.check_choice(config, 'acai.variant', VARIANTS, what='an ACAI variant')
+    cc.check_choice(config, 'acai.critic', CRITICS, what='a critic')
+    cc.check_choice(config, 'acai.recon', losses.RECONSTRUCTIONS, what='a reconstruction loss')
+    cc.check_choice(config, 'acai.partner', PARTNERS, what='a partner')
+    cc.check_nonnegative(config, 'acai.lam', why='the adversarial weight')
+    cc.check_interval(config, 'acai.gamma', 0.0, 1.0)
     if cfg.variant == 'amr':
-      if config.lam < 0:
-        raise ValueError(f'config.lam={config.lam} must be >= 0 (the reconstruction weight)')
-      if int(config.gen_every) < 1:
-        raise ValueError(f'config.gen_every={config.gen_every} must be an integer >= 1 '
-                         '(G is updated every gen_every-th step)')
+      ae_gan.check_generator_schedule(config)
     self.variant = cfg.variant
     super().__init__(config, image_shape)
 

@@ -16,6 +16,7 @@ evaluation will.
 import jax
 import jax.numpy as jnp
 
+from mixres import config_checks as cc
 from mixres.objectives import base
 from mixres.objectives import losses
 
@@ -27,10 +28,8 @@ class AE(base.Objective):
 
   def __init__(self, config, image_shape):
     rate, noise = config.ae.dropout, config.ae.noise
-    if not 0.0 <= rate < 1.0:
-      raise ValueError(f'config.ae.dropout={rate} must be in [0, 1) (the dropout rate)')
-    if noise < 0.0:
-      raise ValueError(f'config.ae.noise={noise} must be >= 0 (the input noise std)')
+    cc.check_interval(config, 'ae.dropout', 0.0, 1.0, closed='left', why='the dropout rate')
+    cc.check_nonnegative(config, 'ae.noise', why='the input noise std')
     super().__init__(config, image_shape)
 
   def update(self, state, batch, key):

@@ -16,9 +16,16 @@ the mix's loss, not its forward); then one for each of D's inputs x, g(f(x)) [, 
 import jax
 import jax.numpy as jnp
 
+from mixres import config_checks as cc
 from mixres import models
 from mixres.objectives import base
 from mixres.objectives import losses
+
+
+def check_generator_schedule(config) -> None:
+  """lam and gen_every of the AE+GAN family's generator loss and schedule."""
+  cc.check_nonnegative(config, 'lam', why='the reconstruction weight')
+  cc.check_integer(config, 'gen_every', 1, why='G is updated every gen_every-th step')
 
 
 class WithDiscriminator:
@@ -50,11 +57,7 @@ class AEGAN(WithDiscriminator, base.Objective):
   reference_generator_forwards = 2
 
   def __init__(self, config, image_shape):
-    if config.lam < 0:
-      raise ValueError(f'config.lam={config.lam} must be >= 0 (the reconstruction weight)')
-    if int(config.gen_every) < 1:
-      raise ValueError(f'config.gen_every={config.gen_every} must be an integer >= 1 '
-                       '(G is updated every gen_every-th step)')
+    check_generator_schedule(config)
     super().__init__(config, image_shape)
 
   def schedule(self, step: int) -> dict[str, bool]:

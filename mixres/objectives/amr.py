@@ -5,6 +5,7 @@ fake and G tries to make it pass as real. With beta > 0 the generator also pays
 beta * recon(h_mix, f(g(h_mix))) so that a decoded mix re-encodes to itself.
 """
 
+from mixres import config_checks as cc
 from mixres import mixers
 from mixres.objectives import ae_gan
 from mixres.objectives import losses
@@ -16,8 +17,7 @@ class AMR(ae_gan.AEGAN):
   def __init__(self, config, image_shape):
     self.mix = mixers.get_mixer(config.mixer)
     self.mix_params = mixers.mixer_params(config)  # k; for 'bernoulli' also the k-way draw.
-    if config.beta < 0:
-      raise ValueError(f'config.beta={config.beta} must be >= 0 (the consistency weight)')
+    cc.check_nonnegative(config, 'beta', why='the consistency weight')
     if config.beta and config.recon == 'bce_sum':  # The authors' dSprites runs all have beta 0.
       raise ValueError(f"config.beta={config.beta} needs config.recon='l1' or 'l2': the "
                        "consistency term compares codes, not images in [-1, 1] ('bce_sum')")

@@ -44,6 +44,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
+from mixres import config_checks as cc
 from mixres import mixers
 from mixres.data import sources
 from mixres.models import auxiliary
@@ -69,22 +70,12 @@ class Generated(NamedTuple):
 def _check_config(config) -> None:
   """One-line ValueErrors naming the supervised field at fault and its valid values."""
   cfg = config.supervised
-  if cfg.variant not in VARIANTS:
-    raise ValueError(f'config.supervised.variant={cfg.variant!r} is not a variant; choose one '
-                     f'of: {", ".join(VARIANTS)}')
-  if cfg.mask not in class_mixer.MASKS:
-    raise ValueError(f'config.supervised.mask={cfg.mask!r} is not a mask; choose one of: '
-                     f'{", ".join(class_mixer.MASKS)}')
-  if not float(cfg.temperature) > 0:
-    raise ValueError(f'config.supervised.temperature={cfg.temperature} must be > 0 (the '
-                     'relaxed Bernoulli\'s temperature)')
-  if cfg.classifier not in losses.CLASSIFIERS:
-    raise ValueError(f'config.supervised.classifier={cfg.classifier!r} is not a classifier '
-                     f'loss; choose one of: {", ".join(losses.CLASSIFIERS)}')
-  if float(cfg.cls_weight) < 0:
-    raise ValueError(f'config.supervised.cls_weight={cfg.cls_weight} must be >= 0')
-  if float(cfg.mask_prior) < 0:
-    raise ValueError(f'config.supervised.mask_prior={cfg.mask_prior} must be >= 0')
+  cc.check_choice(config, 'supervised.variant', VARIANTS, what='a variant')
+  cc.check_choice(config, 'supervised.mask', class_mixer.MASKS, what='a mask')
+  cc.check_positive(config, 'supervised.temperature', why="the relaxed Bernoulli's temperature")
+  cc.check_choice(config, 'supervised.classifier', losses.CLASSIFIERS, what='a classifier loss')
+  cc.check_nonnegative(config, 'supervised.cls_weight')
+  cc.check_nonnegative(config, 'supervised.mask_prior')
   if any(int(w) < 1 for w in cfg.embed_hidden):
     raise ValueError(f'config.supervised.embed_hidden={tuple(cfg.embed_hidden)} must hold '
                      'layer widths >= 1')

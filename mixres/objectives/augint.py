@@ -31,6 +31,7 @@ as 'ae' and 'ae_gan' do. The linear probe trains on f(x) of the un-augmented ima
 import jax
 import jax.numpy as jnp
 
+from mixres import config_checks as cc
 from mixres import models
 from mixres.objectives import ae_gan
 from mixres.objectives import base
@@ -105,13 +106,9 @@ class AdversarialAugIntAE(ae_gan.WithDiscriminator, AugIntAE):
   """AugIntAE whose decoded interpolations must also pass D as true interpolations."""
 
   def __init__(self, config, image_shape):
-    every = config.augint.recon_every
-    if isinstance(every, bool) or not isinstance(every, int) or every < 1:
-      raise ValueError(f'config.augint.recon_every={every!r} must be an integer >= 1 (the '
-                       'reconstruction term joins the generator loss every recon_every-th step)')
-    if config.augint.disc not in DISCRIMINATORS:
-      raise ValueError(f'config.augint.disc={config.augint.disc!r} must be one of: '
-                       f'{", ".join(DISCRIMINATORS)}')
+    cc.check_integer(config, 'augint.recon_every', 1, why='the reconstruction term joins the '
+                     'generator loss every recon_every-th step')
+    cc.check_choice(config, 'augint.disc', DISCRIMINATORS)
     super().__init__(config, image_shape)
 
   def build_networks(self):

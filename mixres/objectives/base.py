@@ -17,6 +17,7 @@ import ml_collections
 import numpy as np
 import optax
 
+from mixres import config_checks as cc
 from mixres import models
 from mixres.models import probe as probe_lib
 from mixres.objectives import losses
@@ -61,9 +62,8 @@ class Objective:
       raise ValueError("config.recon='bce_sum' reads the decoder's images as probabilities: it "
                        "needs a tanh decoder, config.model.arch='dsprites_amr', not "
                        f'config.model.arch={config.model.arch!r}')
-    if config.model.spectral_updates not in SPECTRAL_UPDATES:
-      raise ValueError(f'config.model.spectral_updates={config.model.spectral_updates!r} is not '
-                       f'a power-iteration schedule; choose one of: {", ".join(SPECTRAL_UPDATES)}')
+    cc.check_choice(config, 'model.spectral_updates', SPECTRAL_UPDATES,
+                    what='a power-iteration schedule')
     if config.model.spectral_updates not in self.spectral_updates:
       raise ValueError(f'config.model.spectral_updates={config.model.spectral_updates!r} is not '
                        f'implemented by config.objective={config.objective!r}; choose one of: '

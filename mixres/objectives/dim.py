@@ -38,6 +38,7 @@ import jax
 import jax.numpy as jnp
 import ml_collections
 
+from mixres import config_checks as cc
 from mixres.models import dim as dim_models
 from mixres.objectives import base
 
@@ -111,13 +112,6 @@ def mi_loss(scores: jax.Array, config: ml_collections.ConfigDict) -> jax.Array:
 
 # -------------------------------------------------------------------------------------------------
 
-def _check_choice(config: ml_collections.ConfigDict, field: str, choices: tuple[str, ...]) -> None:
-  value = config.dim[field]
-  if value not in choices:
-    raise ValueError(f'config.dim.{field}={value!r} is not valid; choose one of: '
-                     f'{", ".join(choices)}')
-
-
 def critic_names(config: ml_collections.ConfigDict, term: str) -> tuple[str, ...]:
   """The networks scoring `term`: one pair critic (DIM(G) 'paper') or a map and a code side."""
   if term == 'global' and config.dim.global_critic == 'paper':
@@ -134,16 +128,14 @@ class DIM(base.Objective):
                            ('infonce_same_image', INFONCE_SAME_IMAGE),
                            ('prior_loss', PRIOR_LOSSES), ('global_critic', GLOBAL_CRITICS),
                            ('prior_penalty_examples', PENALTY_EXAMPLES)):
-      _check_choice(config, field, choices)
+      cc.check_choice(config, f'dim.{field}', choices, what='valid')
     for field in ('alpha', 'beta', 'gamma', 'prior_gradient_penalty'):
-      if d[field] < 0:
-        raise ValueError(f'config.dim.{field}={d[field]} must be >= 0')
+      cc.check_nonnegative(config, f'dim.{field}')
     if not d.alpha and not d.beta:
       raise ValueError('config.dim.alpha and config.dim.beta are both 0: DIM needs a global '
                        '(alpha) or local (beta) mutual-information term')
     for field in ('code_size', 'embed_units'):
-      if int(d[field]) < 1:
-        raise ValueError(f'config.dim.{field}={d[field]} must be an integer >= 1')
+      cc.check_integer(config, f'dim.{field}', 1)
     decoding = [name for name in config.eval.evaluators if name in DECODING_EVALUATORS]
     if decoding:
       raise ValueError(f'config.eval.evaluators lists {decoding}, which decode codes, but '

@@ -38,6 +38,7 @@ scalar loss terms only, so one forward pass and two pullbacks of it give both gr
 import jax
 import jax.numpy as jnp
 
+from mixres import config_checks as cc
 from mixres import models
 from mixres.objectives import base
 
@@ -91,21 +92,12 @@ class GAIA(base.Objective):
 
   def __init__(self, config, image_shape):
     g = config.gaia
-    if not g.alpha_std >= 0:
-      raise ValueError(f'config.gaia.alpha_std={g.alpha_std} must be >= 0')
-    if not g.slope > 0:
-      raise ValueError(f'config.gaia.slope={g.slope} must be > 0')
-    if not g.dist_weight >= 0:
-      raise ValueError(f'config.gaia.dist_weight={g.dist_weight} must be >= 0')
-    if g.disc_fake_target not in FAKE_TARGETS:
-      raise ValueError(f'config.gaia.disc_fake_target={g.disc_fake_target!r} is not a target; '
-                       f'choose one of: {", ".join(FAKE_TARGETS)}')
-    if g.balance_gradient not in BALANCE_GRADIENTS:
-      raise ValueError(f'config.gaia.balance_gradient={g.balance_gradient!r} is not a choice; '
-                       f'choose one of: {", ".join(BALANCE_GRADIENTS)}')
-    if g.loss_scale not in LOSS_SCALES:
-      raise ValueError(f'config.gaia.loss_scale={g.loss_scale!r} is not a scale; '
-                       f'choose one of: {", ".join(LOSS_SCALES)}')
+    cc.check_nonnegative(config, 'gaia.alpha_std')
+    cc.check_positive(config, 'gaia.slope')
+    cc.check_nonnegative(config, 'gaia.dist_weight')
+    cc.check_choice(config, 'gaia.disc_fake_target', FAKE_TARGETS, what='a target')
+    cc.check_choice(config, 'gaia.balance_gradient', BALANCE_GRADIENTS, what='a choice')
+    cc.check_choice(config, 'gaia.loss_scale', LOSS_SCALES, what='a scale')
     if config.batch_size % 2:
       raise ValueError(f'config.batch_size={config.batch_size} must be even: GAIA interpolates '
                        'between the two halves of the batch')

@@ -34,6 +34,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from mixres import config_checks as cc
 from mixres import models
 from mixres.objectives import base
 from mixres.objectives import losses
@@ -119,29 +120,19 @@ class VAE(base.Objective):
 
   def __init__(self, config, image_shape):
     cfg = config.vae
-    if cfg.likelihood not in LIKELIHOODS:
-      raise ValueError(f'config.vae.likelihood={cfg.likelihood!r} is not a likelihood; choose '
-                       f'one of: {", ".join(LIKELIHOODS)}')
-    if cfg.posterior not in POSTERIORS:
-      raise ValueError(f'config.vae.posterior={cfg.posterior!r} is not a posterior head; choose '
-                       f'one of: {", ".join(POSTERIORS)}')
+    cc.check_choice(config, 'vae.likelihood', LIKELIHOODS, what='a likelihood')
+    cc.check_choice(config, 'vae.posterior', POSTERIORS, what='a posterior head')
     if (cfg.likelihood == 'bernoulli_mean') != models.tanh_output(config) and (
         cfg.likelihood != 'gaussian'):
       raise ValueError(
           f'config.vae.likelihood={cfg.likelihood!r} does not fit config.model.arch='
           f"{config.model.arch!r}: 'bernoulli_mean' needs a tanh decoder ('dsprites_amr'), "
           "'bernoulli' a decoder of logits (any other)")
-    if cfg.kl_reduction not in KL_REDUCTIONS:
-      raise ValueError(f'config.vae.kl_reduction={cfg.kl_reduction!r} is not a reduction; '
-                       f'choose one of: {", ".join(KL_REDUCTIONS)}')
-    for field, choices in (('head', HEADS), ('encode', ENCODES)):
-      if cfg[field] not in choices:
-        raise ValueError(f'config.vae.{field}={cfg[field]!r} must be one of: '
-                         f'{", ".join(choices)}')
-    if cfg.beta < 0:
-      raise ValueError(f'config.vae.beta={cfg.beta} must be >= 0 (the KL weight)')
-    if cfg.gaussian_std <= 0:
-      raise ValueError(f'config.vae.gaussian_std={cfg.gaussian_std} must be > 0')
+    cc.check_choice(config, 'vae.kl_reduction', KL_REDUCTIONS, what='a reduction')
+    cc.check_choice(config, 'vae.head', HEADS)
+    cc.check_choice(config, 'vae.encode', ENCODES)
+    cc.check_nonnegative(config, 'vae.beta', why='the KL weight')
+    cc.check_positive(config, 'vae.gaussian_std')
     super().__init__(config, image_shape)
 
   def build_networks(self):
