@@ -169,6 +169,24 @@ def test_a_killed_process_stops_the_other_at_once_and_both_resume_bitwise(
     np.testing.assert_array_equal(a, b)
 
 
+def test_under_jax_distributed_sigint_takes_the_path_of_sigterm():
+  """Multi-host, SIGTERM is JAX's; a first SIGINT is re-raised as SIGTERM (so every process saves
+  the same step) and sets no flag of ours (which would stop this process alone); a second
+  SIGINT stops at once. A Python SIGTERM handler stands in for JAX's notifier."""
+  notified = []
+  previous = signal.signal(signal.SIGTERM, lambda signum, frame: notified.append(signum))
+  try:
+    with faults.StopRequest(multihost=True) as stop:
+      os.kill(os.getpid(), signal.SIGTERM)
+      assert notified == [signal.SIGTERM] and not stop.requested  # Left to JAX.
+      os.kill(os.getpid(), signal.SIGINT)
+      assert notified == [signal.SIGTERM] * 2 and not stop.requested
+      with pytest.raises(KeyboardInterrupt):
+        os.kill(os.getpid(), signal.SIGINT)
+  finally:
+    signal.signal(signal.SIGTERM, previous)
+
+
 # -------------------------------------------------------------------------------------------------
 # Flags: a setting that cannot start is one line, before any work.
 
