@@ -68,8 +68,8 @@ def _initialize_distributed(jax) -> None:
   try:
     jax.distributed.initialize(**args, heartbeat_timeout_seconds=_HEARTBEAT.value)
   except (ValueError, TypeError) as e:  # JAX's own: nothing given and no cluster detected.
-    _fail(f'--distributed: {e}; outside a managed cluster give --coordinator_address, '
-          '--num_processes and --process_id')
+    _fail(f'--distributed: {str(e).rstrip(".")}; outside a managed cluster give '
+          '--coordinator_address, --num_processes and --process_id')
   except Exception as e:  # E.g. no coordinator reachable within JAX's 300 s.
     from mixres import faults
     print(f'error: --distributed: could not join the run ({faults.first_line(e)})',

@@ -221,12 +221,16 @@ def test_distributed_settings_come_from_flags_else_the_environment():
     (['--process_id=1'], 'error: --process_id need(s) --distributed'),
     (['--distributed', '--num_processes=2', '--process_id=5',
       '--coordinator_address=localhost:1'], 'error: --process_id=5 must be in [0, 2)'),
+    (['--distributed'], 'error: --distributed: coordinator_address should be defined; outside a '
+                        'managed cluster give --coordinator_address, --num_processes and '
+                        '--process_id'),
 ])
 def test_main_refuses_a_bad_distributed_setting_in_one_line(tmp_path, args, message):
   result = subprocess.run(
       [sys.executable, '-m', 'mixres.main', '--config=configs/quickstart.py',
        f'--workdir={tmp_path}', *args], cwd=REPO, capture_output=True, text=True, timeout=120,
-      env={k: v for k, v in os.environ.items() if not k.startswith('JAX_')})
+      env={k: v for k, v in os.environ.items()  # Nor a cluster for JAX to detect.
+           if not k.startswith(('JAX_', 'SLURM_', 'OMPI_', 'PMI_'))})
   assert result.returncode == faults.EXIT_BAD_INPUT
   assert result.stderr.strip().splitlines() == [message + (
       ' (--num_processes=2)' if 'must be in' in message else '')]
