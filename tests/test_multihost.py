@@ -110,8 +110,9 @@ def uninterrupted(tmp_path_factory, gloo):
 
 def test_sigterm_to_one_process_saves_the_same_step_on_both_and_exits_75(tmp_path, gloo):
   """SIGTERM to process 1 only, after step 1 of 12: JAX's preemption notifier (a SIGTERM handler
-  in every process, synchronised through the coordinator) picks the step that both save; both
-  exit 75 with the same one line, zero steps lost."""
+  in every process, synchronised through the coordinator) picks the step that both save (the
+  next one either has not finished, so it may be step 1 itself); both exit 75 with the same one
+  line, zero steps lost."""
   workdir = str(tmp_path)
   processes = _start(workdir, steps=12)
   for line in processes[0].stdout:
@@ -125,7 +126,7 @@ def test_sigterm_to_one_process_saves_the_same_step_on_both_and_exits_75(tmp_pat
   line = last_lines.pop()
   assert line.startswith('preempted: preemption notice: checkpoint saved at step '), line
   saved = int(line.split('saved at step ')[1].split()[0])
-  assert 1 < saved < 12 and _steps_on_disk(workdir)[-1] == saved
+  assert 1 <= saved < 12 and _steps_on_disk(workdir)[-1] == saved  # Zero steps lost.
   state_dir = os.path.join(workdir, 'checkpoints', str(saved), 'state')
   assert {'ocdbt.process_0', 'ocdbt.process_1'} <= set(os.listdir(state_dir))
 
