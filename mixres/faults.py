@@ -63,14 +63,20 @@ class StopRequest:
   """SIGTERM and SIGINT ask the loop to save at the next step boundary and stop.
 
   A second SIGINT stops at once (KeyboardInterrupt), without saving. Used as a context manager,
-  it installs its handlers on entry and puts the previous ones back on exit. Under multi-host
-  jax.distributed the signals are left to JAX's preemption notifier, so that every host saves
-  the same step (`Checkpointer.reached_preemption`); `enabled=False` then installs nothing.
+  it installs its handlers on entry and puts the previous ones back on exit.
+
+  `multihost`: under jax.distributed, SIGTERM is left to JAX's preemption notifier, which every
+  process runs and the coordinator synchronises so that all of them save the same step
+  (`Checkpointer.reached_preemption`); a first SIGINT is re-raised as SIGTERM to take that same
+  path (a flag of our own would stop one process and leave the others waiting in a collective).
+  `enabled=False` installs nothing.
   """
 
-  def __init__(self, enabled: bool = True):
+  def __init__(self, enabled: bool = True, multihost: bool = False):
     self.enabled = enabled and threading.current_thread() is threading.main_thread()
-    self.signal_name: str | None = None
+    self.multihost = multihost
+    self.signal_name: str | None = None  # What the loop reads (single host only).
+    self._interrupted = False
     self._previous = {}
 
   @property
@@ -79,13 +85,17 @@ class StopRequest:
 
   def _handle(self, signum, frame):
     del frame
-    if signum == signal.SIGINT and self.signal_name is not None:
+    if signum == signal.SIGINT and self._interrupted:
       raise KeyboardInterrupt  # The second Ctrl-C: stop now.
-    self.signal_name = signal.Signals(signum).name
+    self._interrupted = True
+    if self.multihost:
+      signal.raise_signal(signal.SIGTERM)  # To JAX's notifier; the loop sees reached_preemption.
+    else:
+      self.signal_name = signal.Signals(signum).name
 
   def __enter__(self) -> 'StopRequest':
     if self.enabled:
-      for signum in (signal.SIGTERM, signal.SIGINT):
+      for signum in (signal.SIGINT,) if self.multihost else (signal.SIGTERM, signal.SIGINT):
         self._previous[signum] = signal.signal(signum, self._handle)
     return self
 

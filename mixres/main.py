@@ -16,7 +16,18 @@ _CONFIG = config_flags.DEFINE_config_file('config', None, 'Path to a config file
                                           lock_config=True)
 _WORKDIR = flags.DEFINE_string('workdir', None, 'Directory for checkpoints, logs and figures.')
 _DISTRIBUTED = flags.DEFINE_bool(
-    'distributed', False, 'Call jax.distributed.initialize() first (multi-host GPU/TPU).')
+    'distributed', False, 'Call jax.distributed.initialize() first: several processes (hosts) '
+    'train one run. On TPU, Slurm or Open MPI nothing else is needed; elsewhere give the three '
+    'flags below (or JAX_COORDINATOR_ADDRESS, JAX_NUM_PROCESSES, JAX_PROCESS_ID).')
+_COORDINATOR = flags.DEFINE_string(
+    'coordinator_address', None, 'With --distributed: HOST:PORT of process 0 (a free port).')
+_NUM_PROCESSES = flags.DEFINE_integer('num_processes', None,
+                                      'With --distributed: how many processes.')
+_PROCESS_ID = flags.DEFINE_integer('process_id', None,
+                                   'With --distributed: this process, 0 .. num_processes - 1.')
+_HEARTBEAT = flags.DEFINE_integer(
+    'heartbeat_timeout', 100, 'With --distributed: seconds without a heartbeat after which a '
+    'process counts as dead and the others stop (JAX\'s default, 100).', lower_bound=1)
 flags.mark_flags_as_required(['config', 'workdir'])
 
 
@@ -44,6 +55,28 @@ def parse_flags(argv: list[str]) -> list[str]:
     _fail(f'--config.* override: the config has no field {field!r}; configs/base.py lists them all')
 
 
+def _initialize_distributed(jax) -> None:
+  """jax.distributed.initialize from the flags (or JAX_* variables); a bad setting is one line."""
+  from mixres import parallel
+  try:
+    args = parallel.distributed_args(_COORDINATOR.value, _NUM_PROCESSES.value, _PROCESS_ID.value)
+  except ValueError as e:
+    _fail(str(e))
+  # Collectives between CPU processes go through gloo over TCP (no MPI needed); the setting
+  # touches only the CPU backend, so GPU and TPU runs are unaffected.
+  jax.config.update('jax_cpu_collectives_implementation', 'gloo')
+  try:
+    jax.distributed.initialize(**args, heartbeat_timeout_seconds=_HEARTBEAT.value)
+  except (ValueError, TypeError) as e:  # JAX's own: nothing given and no cluster detected.
+    _fail(f'--distributed: {str(e).rstrip(".")}; outside a managed cluster give '
+          '--coordinator_address, --num_processes and --process_id')
+  except Exception as e:  # E.g. no coordinator reachable within JAX's 300 s.
+    from mixres import faults
+    print(f'error: --distributed: could not join the run ({faults.first_line(e)})',
+          file=sys.stderr)
+    sys.exit(faults.EXIT_FAILED)
+
+
 def main(argv):
   del argv
   if not flags.FLAGS['verbosity'].present:
@@ -51,7 +84,12 @@ def main(argv):
     logging.set_verbosity(logging.WARNING)
   import jax  # After flag parsing, so that --help stays fast.
   if _DISTRIBUTED.value:
-    jax.distributed.initialize()
+    _initialize_distributed(jax)
+  else:
+    given = [f'--{f.name}' for f in (_COORDINATOR, _NUM_PROCESSES, _PROCESS_ID, _HEARTBEAT)
+             if flags.FLAGS[f.name].present]
+    if given:
+      _fail(f'{", ".join(given)} need(s) --distributed')
   if jax.process_index() == 0:
     print(f'JAX {jax.__version__}: {jax.process_count()} process(es), '
           f'{jax.device_count()} device(s) ({jax.devices()[0].platform})', flush=True)
@@ -75,6 +113,18 @@ def main(argv):
     print(f'error: {faults.first_line(e)}; the last complete checkpoint is kept; run the same '
           'command to resume once fixed', file=sys.stderr)
     sys.exit(faults.EXIT_FAILED)
+  except jax.errors.JaxRuntimeError as e:
+    if jax.process_count() == 1:
+      raise
+    # A collective failed: another process died (its peers see a reset connection at once).
+    print(f'error: process {jax.process_index()} of {jax.process_count()} stops: the '
+          f'distributed run lost a process ({faults.first_line(e)}); the last complete checkpoint '
+          'is kept; restart every process with the same command to resume', file=sys.stderr,
+          flush=True)
+    sys.stdout.flush()
+    # Not sys.exit: JAX's exit handler waits at a shutdown barrier for the dead process until
+    # --heartbeat_timeout, then aborts with a fatal log. The checkpoints are already closed.
+    os._exit(faults.EXIT_FAILED)
   except KeyboardInterrupt:  # The second Ctrl-C.
     print('interrupted: stopped at once, nothing saved since the last checkpoint',
           file=sys.stderr)

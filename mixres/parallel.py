@@ -6,11 +6,59 @@ global array, so no code path depends on the device count.
 """
 
 import collections
+import os
 from typing import Any, Iterator
 
 import jax
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
+
+
+# What each --distributed flag falls back to when not given. JAX itself reads only the first;
+# the other two follow its naming so that one launcher script can set all three.
+DISTRIBUTED_ENV = {'coordinator_address': 'JAX_COORDINATOR_ADDRESS',
+                   'num_processes': 'JAX_NUM_PROCESSES', 'process_id': 'JAX_PROCESS_ID'}
+
+
+def distributed_args(coordinator_address: str | None = None, num_processes: int | None = None,
+                     process_id: int | None = None,
+                     environ: dict[str, str] | None = None) -> dict[str, Any]:
+  """`jax.distributed.initialize` keyword arguments from flags, else the environment.
+
+  All three unset: {} (a managed cluster, e.g. TPU, Slurm or Open MPI, supplies them). Raises
+  ValueError, naming the flag, for a combination that cannot start outside such a cluster.
+  """
+  environ = os.environ if environ is None else environ
+  given = {'coordinator_address': coordinator_address, 'num_processes': num_processes,
+           'process_id': process_id}
+  args = {}
+  for name, value in given.items():
+    source = f'--{name}'
+    if value is None and environ.get(DISTRIBUTED_ENV[name], '').strip():
+      value, source = environ[DISTRIBUTED_ENV[name]].strip(), DISTRIBUTED_ENV[name]
+    if value is None:
+      continue
+    if name == 'coordinator_address':
+      host, _, port = str(value).rpartition(':')
+      if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f'{source}={value} must be HOST:PORT, the address of process 0 and a '
+                         'free port on it (e.g. localhost:12345)')
+    else:
+      try:
+        value = int(value)
+      except ValueError:
+        raise ValueError(f'{source}={value} must be an integer') from None
+    args[name] = value
+  if args and len(args) < 3:
+    missing = ', '.join(f'--{n} (or {DISTRIBUTED_ENV[n]})' for n in given if n not in args)
+    raise ValueError(f'--distributed outside a managed cluster needs all of --coordinator_address, '
+                     f'--num_processes and --process_id; missing {missing}')
+  if args and args['num_processes'] < 1:
+    raise ValueError(f'--num_processes={args["num_processes"]} must be >= 1')
+  if args and not 0 <= args['process_id'] < args['num_processes']:
+    raise ValueError(f'--process_id={args["process_id"]} must be in [0, '
+                     f'{args["num_processes"]}) (--num_processes={args["num_processes"]})')
+  return args
 
 
 def make_mesh(num_devices: int = 0) -> Mesh:

@@ -251,7 +251,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
   start = time.perf_counter()
   preempted = None
   try:
-    with faults.StopRequest(enabled=jax.process_count() == 1) as stop:
+    with faults.StopRequest(multihost=jax.process_count() > 1) as stop:
       while step < num_steps:
         while position in skipped:  # A batch that made the run diverge once.
           next(batch_iter)

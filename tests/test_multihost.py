@@ -1,0 +1,238 @@
+"""Multi-host faults: two processes on localhost train one run through jax.distributed and gloo.
+
+Each process is `python -m mixres.main --distributed` with the flags a launcher outside a managed
+cluster gives, one CPU device each; the global batch of 8 is split 4 + 4 (each process reads its
+share, mixres/data/pipeline.py). RELIABILITY.md quotes what these tests measure.
+"""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import jax
+import numpy as np
+import pytest
+
+from mixres import faults
+from mixres import parallel
+
+pytestmark = pytest.mark.faults
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# The tiny run: tests/conftest.py's `tiny_config` sizes, the probe as the only evaluator.
+SETTINGS = {'num_train_steps': 6, 'log_every': 1, 'eval_every': 6, 'checkpoint_every': 3,
+            'batch_size': 8, 'model.depth': 4, 'model.latent_width': 8, 'eval.batch_size': 64,
+            'eval.max_examples': 128, 'eval.figure_pairs': 2, 'eval.evaluators': 'probe'}
+HEARTBEAT = 5  # Seconds (JAX's default, used in production, is 100): bounds a hung peer's wait.
+
+
+def _free_port() -> int:
+  with socket.socket() as s:
+    s.bind(('localhost', 0))
+    return s.getsockname()[1]
+
+
+def _command(workdir, port, process_id, steps):
+  overrides = {**SETTINGS, 'num_train_steps': steps}
+  return [sys.executable, '-m', 'mixres.main', '--config=configs/quickstart.py',
+          f'--workdir={workdir}', *(f'--config.{k}={v}' for k, v in overrides.items()),
+          '--distributed', f'--coordinator_address=localhost:{port}', '--num_processes=2',
+          f'--process_id={process_id}', f'--heartbeat_timeout={HEARTBEAT}']
+
+
+def _environment():
+  env = dict(os.environ)
+  # One CPU device per process (conftest.py asks for two in this process), and the test
+  # session's settings: the compilation cache (read by process 0) and the flat threefry.
+  env['XLA_FLAGS'] = '--xla_force_host_platform_device_count=1'
+  env['JAX_COMPILATION_CACHE_DIR'] = jax.config.jax_compilation_cache_dir or ''
+  env['JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS'] = '0.5'
+  env['JAX_THREEFRY_PARTITIONABLE'] = str(jax.config.jax_threefry_partitionable).lower()
+  return env
+
+
+def _start(workdir, steps=6):
+  port = _free_port()
+  return [subprocess.Popen(_command(workdir, port, i, steps), cwd=REPO, env=_environment(),
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+          for i in (0, 1)]
+
+
+def _finish(processes, timeout=300):
+  return [(p.returncode, out, err) for p in processes
+          for out, err in [p.communicate(timeout=timeout)]]
+
+
+def _steps_on_disk(workdir):
+  names = os.listdir(os.path.join(workdir, 'checkpoints'))
+  return sorted(int(n) for n in names if n.isdigit())
+
+
+def _final_params(workdir):
+  from mixres import evaluate
+  experiment, state = evaluate.restore(workdir)
+  experiment.checkpointer.close()
+  return int(state.step), jax.device_get(state.params)
+
+
+@pytest.fixture(scope='module')
+def gloo():
+  """Skips where this jaxlib has no gloo CPU collectives (the run could not start)."""
+  from jax._src.lib import _jax
+  if not hasattr(_jax, 'make_gloo_tcp_collectives'):
+    pytest.skip('this jaxlib has no gloo CPU collectives (jax_cpu_collectives_implementation)')
+
+
+@pytest.fixture(scope='module')
+def uninterrupted(tmp_path_factory, gloo):
+  """(step, params) of the 6-step run in this process on a mesh of its 2 CPU devices.
+
+  The 2-process run splits each batch the same way and reduces the same two halves, so it
+  ends bitwise equal (what the restart test below asserts).
+  """
+  from configs import quickstart
+  from mixres import train
+  config = quickstart.get_config()
+  for field, value in SETTINGS.items():
+    *parents, name = field.split('.')
+    node = config
+    for parent in parents:
+      node = node[parent]
+    node[name] = (value,) if name == 'evaluators' else value
+  config.num_devices = 2
+  workdir = str(tmp_path_factory.mktemp('uninterrupted'))
+  train.train_and_evaluate(config, workdir)
+  return _final_params(workdir)
+
+
+def test_sigterm_to_one_process_saves_the_same_step_on_both_and_exits_75(tmp_path, gloo):
+  """SIGTERM to process 1 only, after step 1 of 12: JAX's preemption notifier (a SIGTERM handler
+  in every process, synchronised through the coordinator) picks the step that both save (the
+  next one either has not finished, so it may be step 1 itself); both exit 75 with the same one
+  line, zero steps lost."""
+  workdir = str(tmp_path)
+  processes = _start(workdir, steps=12)
+  for line in processes[0].stdout:
+    if line.startswith('step 1/12'):
+      processes[1].send_signal(signal.SIGTERM)
+      break
+  results = _finish(processes)
+  assert [code for code, _, _ in results] == [faults.EXIT_PREEMPTED] * 2, results[0][2][-3000:]
+  last_lines = {err.strip().splitlines()[-1] for _, _, err in results}
+  assert len(last_lines) == 1, last_lines
+  line = last_lines.pop()
+  assert line.startswith('preempted: preemption notice: checkpoint saved at step '), line
+  saved = int(line.split('saved at step ')[1].split()[0])
+  assert 1 <= saved < 12 and _steps_on_disk(workdir)[-1] == saved  # Zero steps lost.
+  state_dir = os.path.join(workdir, 'checkpoints', str(saved), 'state')
+  assert {'ocdbt.process_0', 'ocdbt.process_1'} <= set(os.listdir(state_dir))
+
+
+def test_a_killed_process_stops_the_other_at_once_and_both_resume_bitwise(
+    tmp_path, uninterrupted):
+  """SIGKILL to process 1 once step 3's checkpoint is complete: process 0's next collective
+  fails, and it exits 1 with one line within seconds (not JAX's abort after the heartbeat
+  timeout). Both restarted resume from step 3, the last complete checkpoint, and end bitwise
+  equal to the uninterrupted run."""
+  workdir = str(tmp_path)
+  processes = _start(workdir, steps=12)
+  reached, killed_at = 0, None
+  for line in processes[0].stdout:
+    if line.startswith('step '):
+      reached = int(line.split()[1].split('/')[0])
+      if reached >= 4 and 3 in _steps_on_disk(workdir):
+        processes[1].kill()
+        killed_at = time.monotonic()
+        break
+  assert killed_at is not None, 'the run ended before step 3 was saved'
+  code, _, err = _finish(processes[:1], timeout=60)[0]
+  took = time.monotonic() - killed_at
+  processes[1].wait()
+  lines = err.strip().splitlines()
+  assert code == faults.EXIT_FAILED and took < HEARTBEAT, (code, took, err[-3000:])
+  assert lines[-1].startswith('error: process 0 of 2 stops: the distributed run lost a '
+                              'process ('), lines[-1]
+  latest = _steps_on_disk(workdir)[-1]
+  assert 0 <= reached - latest <= SETTINGS['checkpoint_every'], (reached, latest)
+  print(f'\nkilled at step {reached}; process 0 exited {code} after {took:.2f} s; '
+        f'{reached - latest} step(s) lost (last complete checkpoint: {latest})')
+
+  results = _finish(_start(workdir, steps=6))  # The same command; the length may change.
+  assert [code for code, _, _ in results] == [0, 0], results[0][2][-3000:]
+  assert not [n for n in os.listdir(os.path.join(workdir, 'checkpoints')) if 'tmp' in n]
+  step, params = _final_params(workdir)
+  reference_step, reference = uninterrupted
+  assert step == reference_step == 6
+  for a, b in zip(jax.tree.leaves(params), jax.tree.leaves(reference)):
+    np.testing.assert_array_equal(a, b)
+
+
+def test_under_jax_distributed_sigint_takes_the_path_of_sigterm():
+  """Multi-host, SIGTERM is JAX's; a first SIGINT is re-raised as SIGTERM (so every process saves
+  the same step) and sets no flag of ours (which would stop this process alone); a second
+  SIGINT stops at once. A Python SIGTERM handler stands in for JAX's notifier."""
+  notified = []
+  previous = signal.signal(signal.SIGTERM, lambda signum, frame: notified.append(signum))
+  try:
+    with faults.StopRequest(multihost=True) as stop:
+      os.kill(os.getpid(), signal.SIGTERM)
+      assert notified == [signal.SIGTERM] and not stop.requested  # Left to JAX.
+      os.kill(os.getpid(), signal.SIGINT)
+      assert notified == [signal.SIGTERM] * 2 and not stop.requested
+      with pytest.raises(KeyboardInterrupt):
+        os.kill(os.getpid(), signal.SIGINT)
+  finally:
+    signal.signal(signal.SIGTERM, previous)
+
+
+# -------------------------------------------------------------------------------------------------
+# Flags: a setting that cannot start is one line, before any work.
+
+@pytest.mark.parametrize('flags, environ, message', [
+    ({'coordinator_address': 'localhost:1234'}, {},
+     'missing --num_processes (or JAX_NUM_PROCESSES), --process_id (or JAX_PROCESS_ID)'),
+    ({'coordinator_address': 'localhost', 'num_processes': 2, 'process_id': 0}, {},
+     '--coordinator_address=localhost must be HOST:PORT'),
+    ({'num_processes': 2, 'process_id': 2}, {'JAX_COORDINATOR_ADDRESS': 'h:1'},
+     '--process_id=2 must be in [0, 2)'),
+    ({'num_processes': 0, 'process_id': 0, 'coordinator_address': 'h:1'}, {},
+     '--num_processes=0 must be >= 1'),
+    ({}, {'JAX_COORDINATOR_ADDRESS': 'h:1', 'JAX_NUM_PROCESSES': 'two',
+          'JAX_PROCESS_ID': '0'}, 'JAX_NUM_PROCESSES=two must be an integer'),
+])
+def test_bad_distributed_settings_are_refused_naming_the_flag(flags, environ, message):
+  with pytest.raises(ValueError) as raised:
+    parallel.distributed_args(**flags, environ=environ)
+  assert message in str(raised.value), str(raised.value)
+
+
+def test_distributed_settings_come_from_flags_else_the_environment():
+  environ = {'JAX_COORDINATOR_ADDRESS': 'host0:9999', 'JAX_NUM_PROCESSES': '4',
+             'JAX_PROCESS_ID': '3'}
+  assert parallel.distributed_args(environ=environ) == {
+      'coordinator_address': 'host0:9999', 'num_processes': 4, 'process_id': 3}
+  assert parallel.distributed_args(process_id=1, environ=environ)['process_id'] == 1
+  assert parallel.distributed_args(environ={}) == {}  # A managed cluster: JAX detects them.
+
+
+@pytest.mark.parametrize('args, message', [
+    (['--process_id=1'], 'error: --process_id need(s) --distributed'),
+    (['--distributed', '--num_processes=2', '--process_id=5',
+      '--coordinator_address=localhost:1'], 'error: --process_id=5 must be in [0, 2)'),
+    (['--distributed'], 'error: --distributed: coordinator_address should be defined; outside a '
+                        'managed cluster give --coordinator_address, --num_processes and '
+                        '--process_id'),
+])
+def test_main_refuses_a_bad_distributed_setting_in_one_line(tmp_path, args, message):
+  result = subprocess.run(
+      [sys.executable, '-m', 'mixres.main', '--config=configs/quickstart.py',
+       f'--workdir={tmp_path}', *args], cwd=REPO, capture_output=True, text=True, timeout=120,
+      env={k: v for k, v in os.environ.items()  # Nor a cluster for JAX to detect.
+           if not k.startswith(('JAX_', 'SLURM_', 'OMPI_', 'PMI_'))})
+  assert result.returncode == faults.EXIT_BAD_INPUT
+  assert result.stderr.strip().splitlines() == [message + (
+      ' (--num_processes=2)' if 'must be in' in message else '')]
+  assert not os.listdir(tmp_path)
