@@ -499,10 +499,10 @@ def test_batchnorm_state_round_trips_through_a_checkpoint(batchnorm, tmp_path):
 
 
 def test_batchnorm_needs_an_objective_that_carries_it():
-  config = small_config('ae')
+  config = small_config('ae_gan')
   config.data.augment.num_views = 0
   config.model.norm = 'batch'
   with pytest.raises(ValueError, match=r"^config.model.norm='batch' needs BatchNorm statistics "
                                        r"carried through the train step, which "
-                                       r"config.objective='ae' does not do"):
+                                       r"config.objective='ae_gan' does not do"):
     objectives.get_objective(config, IMAGE_SHAPE)

@@ -69,40 +69,71 @@ def _run(command, env=None):
                         env=env)
 
 
+@pytest.fixture(scope='module')
+def straight_40(tmp_path_factory):
+  """Parameters of an uninterrupted 40-step tiny run through `python -m mixres.main`."""
+  workdir = str(tmp_path_factory.mktemp('straight'))
+  finished = _run(_tiny_command(workdir, 40))
+  assert finished.returncode == 0, finished.stderr
+  return _restored_params(workdir)
+
+
+def _restored_params(workdir):
+  from mixres import evaluate
+  experiment, state = evaluate.restore(workdir)
+  experiment.checkpointer.close()
+  assert int(state.step) == 40
+  return jax.device_get(state.params)
+
+
+def _run_until_signalled(workdir, signum, after_step):
+  """Starts the 40-step run, sends `signum` once it prints step `after_step`; (process, out,
+  err, the last step it printed)."""
+  process = subprocess.Popen(_tiny_command(workdir, 40), cwd=REPO, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+  for line in process.stdout:
+    if line.startswith(f'step {after_step}/40'):
+      process.send_signal(signum)
+      break
+  out, err = process.communicate(timeout=300)
+  printed = [l for l in out.splitlines() if l.startswith('step ')]
+  last_step = int(printed[-1].split()[1].split('/')[0]) if printed else after_step
+  return process, out, err, last_step
+
+
 @pytest.mark.parametrize('signum', [signal.SIGTERM, signal.SIGINT])
 def test_signal_saves_at_the_next_step_and_the_same_command_resumes_bit_for_bit(
-    signum, tmp_path):
+    signum, tmp_path, straight_40):
   """The scheduler's SIGTERM (or one Ctrl-C) at step >= 3 of 40: exit 75 after a checkpoint of
   the step it reached (no step lost), one line saying so; the same command then finishes the
   run with parameters equal to an uninterrupted run's."""
   workdir = str(tmp_path / 'run')
-  process = subprocess.Popen(_tiny_command(workdir, 40), cwd=REPO, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True)
-  for line in process.stdout:
-    if line.startswith('step 3/40'):
-      process.send_signal(signum)
-      break
-  out, err = process.communicate(timeout=300)
+  process, _, err, last_step = _run_until_signalled(workdir, signum, 3)
   assert process.returncode == faults.EXIT_PREEMPTED, err
-  lines = err.strip().splitlines()
-  last_step = int(out.strip().splitlines()[-1].split()[1].split('/')[0]) if out.strip() else 3
   name = signal.Signals(signum).name
-  assert lines[-1] == (f'preempted: {name}: checkpoint saved at step {last_step} of 40; run '
-                       'the same command to resume from it'), err
+  assert err.strip().splitlines()[-1] == (
+      f'preempted: {name}: checkpoint saved at step {last_step} of 40; run the same command to '
+      'resume from it'), err
   assert 3 <= last_step < 40 and steps_on_disk(workdir)[-1] == last_step  # Zero steps lost.
-
   resumed = _run(_tiny_command(workdir, 40))
   assert resumed.returncode == 0, resumed.stderr
-  straight = _run(_tiny_command(str(tmp_path / 'straight'), 40))
-  assert straight.returncode == 0, straight.stderr
-  from mixres import evaluate
-  states = []
-  for w in (workdir, str(tmp_path / 'straight')):
-    experiment, state = evaluate.restore(w)
-    experiment.checkpointer.close()
-    states.append(jax.device_get(state))
-  assert int(states[0].step) == int(states[1].step) == 40
-  assert_same_params(states[0].params, states[1].params)
+  assert_same_params(_restored_params(workdir), straight_40)
+
+
+def test_sigkill_loses_at_most_the_checkpoint_interval_and_resumes_bit_for_bit(
+    tmp_path, straight_40):
+  """SIGKILL (no chance to save) after step 17: the newest checkpoint is step 10 (or a later
+  multiple of 10 the run reached), so at most 10 steps are lost; the same command resumes and
+  ends equal to the uninterrupted run. (Step 10 is written in the background: a kill within
+  that write, a fraction of a second here, would lose the interval before it too.)"""
+  workdir = str(tmp_path / 'run')
+  process, _, _, last_step = _run_until_signalled(workdir, signal.SIGKILL, 17)
+  assert process.returncode == -signal.SIGKILL
+  newest = steps_on_disk(workdir)[-1]
+  assert newest % 10 == 0 and 0 <= last_step - newest < 10, (last_step, newest)
+  resumed = _run(_tiny_command(workdir, 40))
+  assert resumed.returncode == 0, resumed.stderr
+  assert_same_params(_restored_params(workdir), straight_40)
 
 
 def test_orbax_preemption_notice_saves_and_raises_preempted(tiny_config, tmp_path, monkeypatch):
