@@ -217,14 +217,16 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
     summary.update(scalars)
     logging.info('eval at step %d: %s', step, scalars)
 
-  def check_finite() -> dict[str, float] | None:
-    """Mean metrics since the last check, or None after a rollback; Diverged when out of them."""
+  def check_finite(logged: bool) -> dict[str, float] | None:
+    """Mean metrics since the last log (which `logged` starts anew), or None after a rollback;
+    Diverged when out of rollbacks."""
     nonlocal history, state, meta, step, position, rollbacks, batch_iter, best
-    fetched = jax.device_get(history)
-    history = []
+    fetched = jax.device_get(history)  # Host copies: a later check reads them again for free.
+    history = [] if logged else fetched
     divergence = first_divergence([(i, m) for i, _, m in fetched])
     if divergence is None:
       return _mean_metrics([m for _, _, m in fetched])
+    history = []
     bad_step, terms = divergence
     bad_position = next(p for i, p, _ in fetched if i == bad_step)
     good = ckpt.latest_step()
@@ -242,8 +244,6 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
     skipped.update(set(meta['data'].get('skipped', [])) | {bad_position})
     batch_iter = parallel.prefetch_to_mesh(pipeline.iterate(batches, start=position),
                                            experiment.mesh)
-    logging.warning('%s: rolled back to step %d and skipping batch %d (rollback %d of %d)',
-                    where, step, bad_position, rollbacks, config.divergence_rollbacks)
     print(f'warning: {where}: rolled back to step {step}, batch {bad_position} skipped '
           f'(rollback {rollbacks} of {config.divergence_rollbacks})', file=sys.stderr, flush=True)
     return None
@@ -261,15 +261,17 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
         step, position = step + 1, position + 1
         last = step == num_steps
         checkpoint_due = step % config.checkpoint_every == 0 or last
-        if step % config.log_every == 0 or last or checkpoint_due:
-          scalars = check_finite()  # Never a non-finite state in a checkpoint or an evaluation.
+        due = experiment.due_evaluators(step, last=last)
+        log_due = step % config.log_every == 0 or last
+        if log_due or checkpoint_due or due:
+          # Never a non-finite state in a checkpoint or an evaluation.
+          scalars = check_finite(logged=log_due)
           if scalars is None:
             continue  # Rolled back.
-          if step % config.log_every == 0 or last:
+          if log_due:
             writer.write_scalars(step, scalars)
             progress.report(step, scalars)
             summary.update(scalars)
-        due = experiment.due_evaluators(step, last=last)
         if due:
           evaluate(due)
         if checkpoint_due:
@@ -278,7 +280,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
             'preemption notice' if ckpt.reached_preemption(step) else None)
         if preempted:
           if not checkpoint_due:
-            if check_finite() is None:
+            if check_finite(logged=False) is None:
               continue  # Diverged just before the signal: rolled back, stop at the next step.
             save(force=True)
           break
