@@ -59,7 +59,6 @@ class Checkpointer:
     self.directory = os.path.abspath(directory)
     self._manager = None
     self._keep = keep
-    self._pending = None  # The step of a save that may still be writing.
 
   @property
   def manager(self) -> ocp.CheckpointManager:
@@ -145,44 +144,32 @@ class Checkpointer:
     return restored.state, restored.meta
 
   def save(self, step: int, state: Any, meta: dict[str, Any], force: bool = False) -> bool:
-    """Writes `step`; a failure raises faults.CheckpointFailed."""
-    self.wait()  # A failure of the previous save is reported as that save's.
+    """Writes `step` (saves are synchronous); a failure raises faults.CheckpointFailed."""
     try:
-      saved = self.manager.save(step, args=ocp.args.Composite(
+      return self.manager.save(step, args=ocp.args.Composite(
           state=ocp.args.StandardSave(state), meta=ocp.args.JsonSave(meta)), force=force)
     except Exception as error:
-      self._failed(step, error)
-    self._pending = step if saved else None
-    return saved
-
-  def _failed(self, step: int, error: Exception) -> None:
-    # The partial save's temporary directory stays until the next start removes it: writer
-    # threads of the failed save may still be running, and would make it again. The manager is
-    # dropped, not closed: closing its event loop under those threads makes each of them print
-    # a traceback of its own.
-    self._manager = None
-    latest = self.latest_step()
-    kept = f'step {latest} is the last complete one' if latest is not None else 'none is complete'
-    raise faults.CheckpointFailed(
-        f'checkpoint at step {step} could not be written ({faults.first_line(error)}); {kept}; '
-        'the run stops here: free space (or fix the workdir) and run the same command to resume')
+      # The partial save's temporary directory stays until the next start removes it: writer
+      # threads of the failed save may still be running, and would make it again. The manager
+      # is dropped, not closed: closing its event loop under those threads makes each of them
+      # print a traceback of its own.
+      self._manager = None
+      latest = self.latest_step()
+      kept = (f'step {latest} is the last complete one' if latest is not None
+              else 'none is complete')
+      raise faults.CheckpointFailed(
+          f'checkpoint at step {step} could not be written ({faults.first_line(error)}); '
+          f'{kept}; the run stops here: free space (or fix the workdir) and run the same command '
+          'to resume') from error
 
   def reached_preemption(self, step: int) -> bool:
     return self.manager.reached_preemption(step)
 
   def wait(self) -> None:
-    """Blocks until the background save is written; a failure raises faults.CheckpointFailed."""
-    if self._manager is not None and self._pending is not None:
-      step, self._pending = self._pending, None
-      try:
-        self._manager.wait_until_finished()
-      except Exception as error:
-        self._failed(step, error)
+    if self._manager is not None:
+      self._manager.wait_until_finished()
 
   def close(self) -> None:
     if self._manager is not None:
-      try:
-        self._manager.close()
-      except Exception:  # A manager whose save failed may fail again on close; said already.
-        pass
+      self._manager.close()
 

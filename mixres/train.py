@@ -220,7 +220,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
   def check_finite(logged: bool) -> dict[str, float] | None:
     """Mean metrics since the last log (which `logged` starts anew), or None after a rollback;
     Diverged when out of rollbacks."""
-    nonlocal history, state, meta, step, position, rollbacks, batch_iter, best
+    nonlocal history, state, step, position, rollbacks, batch_iter, best
     fetched = jax.device_get(history)  # Host copies: a later check reads them again for free.
     history = [] if logged else fetched
     divergence = first_divergence([(i, m) for i, _, m in fetched])
@@ -237,11 +237,11 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
       tried = f' after {rollbacks} rollback(s)' if rollbacks else ''
       raise faults.Diverged(f'{where}{tried}; {kept}; lower the learning rate, or set '
                             'config.divergence_rollbacks to roll back and skip the batch')
-    ckpt.wait()
-    state, meta = experiment.restore_or_init()
+    state, good_meta = experiment.restore_or_init()
     rollbacks += 1
-    step, position, best = int(state.step), int(meta['data']['position']), dict(meta['best'])
-    skipped.update(set(meta['data'].get('skipped', [])) | {bad_position})
+    step, position = int(state.step), int(good_meta['data']['position'])
+    best = dict(good_meta['best'])
+    skipped.update(set(good_meta['data'].get('skipped', [])) | {bad_position})
     batch_iter = parallel.prefetch_to_mesh(pipeline.iterate(batches, start=position),
                                            experiment.mesh)
     print(f'warning: {where}: rolled back to step {step}, batch {bad_position} skipped '

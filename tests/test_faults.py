@@ -191,7 +191,6 @@ original_save = checkpoint.Checkpointer.save
 
 def save_on_a_full_disk(self, step, *args, **kwargs):
   if step == 20:
-    self.wait()  # Step 10 is written in the background: let it finish on a roomy disk.
     resource.setrlimit(resource.RLIMIT_FSIZE, (1024, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))
   return original_save(self, step, *args, **kwargs)
 
