@@ -79,6 +79,12 @@ class Checkpointer:
       return None
     return self.manager.latest_step()
 
+  def _newest_complete_step(self) -> int | None:
+    """The newest finished save, read from the directory: no manager, so no collective (after
+    a failed save the other processes may not be at the same point)."""
+    steps = [int(n) for n in os.listdir(self.directory) if n.isdigit()]
+    return max(steps, default=None)
+
   def _restore_newest(self, args_of) -> tuple[int, Any] | None:
     """(step, restored) of the newest checkpoint that reads; unreadable ones are moved aside."""
     while (step := self.latest_step()) is not None:
@@ -145,22 +151,26 @@ class Checkpointer:
 
   def save(self, step: int, state: Any, meta: dict[str, Any], force: bool = False) -> bool:
     """Writes `step` (saves are synchronous); a failure raises faults.CheckpointFailed."""
+    held_back = faults.HeldBackOutput()
     try:
-      return self.manager.save(step, args=ocp.args.Composite(
-          state=ocp.args.StandardSave(state), meta=ocp.args.JsonSave(meta)), force=force)
+      with held_back:
+        return self.manager.save(step, args=ocp.args.Composite(
+            state=ocp.args.StandardSave(state), meta=ocp.args.JsonSave(meta)), force=force)
     except Exception as error:
       # The partial save's temporary directory stays until the next start removes it: writer
       # threads of the failed save may still be running, and would make it again. The manager
       # is dropped, not closed: closing its event loop under those threads makes each of them
       # print a traceback of its own.
       self._manager = None
-      latest = self.latest_step()
+      latest = self._newest_complete_step()
       kept = (f'step {latest} is the last complete one' if latest is not None
               else 'none is complete')
+      report = held_back.write_report(f'mixres-checkpoint-{step}-')
+      details = f'; Orbax\'s own report: {report}' if report else ''
       raise faults.CheckpointFailed(
           f'checkpoint at step {step} could not be written ({faults.first_line(error)}); '
           f'{kept}; the run stops here: free space (or fix the workdir) and run the same command '
-          'to resume') from error
+          f'to resume{details}') from error
 
   def reached_preemption(self, step: int) -> bool:
     return self.manager.reached_preemption(step)

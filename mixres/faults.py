@@ -11,8 +11,13 @@
 75 is EX_TEMPFAIL of sysexits.h, "try again later", which requeueing schedulers read as such.
 """
 
+import io
+import logging
 import signal
+import sys
+import tempfile
 import threading
+import time
 from typing import Any
 
 import jax
@@ -50,6 +55,62 @@ def first_line(error: BaseException) -> str:
   text = lines[0] if lines else ''
   text = text if len(text) <= 200 else text[:197] + '...'
   return f'{type(error).__name__}: {text}' if text else type(error).__name__
+
+
+class HeldBackOutput:
+  """Holds back what is printed to stderr or logged while a `with` block runs.
+
+  A failed Orbax save makes each of its writer threads log a traceback, and TensorStore's
+  callbacks into the closed event loops print more: dozens of lines that bury the one line
+  saying what failed. Inside the block, sys.stderr writes to a buffer and the root logger's
+  handlers hold records back. When the block succeeds, both go out then (nothing is lost); when
+  it raises, the threads get `settle_s` to finish printing, and the text stays in `.text` for
+  `write_report`, whose file the one line can name.
+  """
+
+  def __init__(self, settle_s: float = 1.0):
+    self.settle_s = settle_s
+    self.text = ''
+
+  def filter(self, record: logging.LogRecord) -> bool:  # As a logging filter: hold back.
+    if not any(record is held for held in self._records):  # Each handler sees the record.
+      self._records.append(record)
+    return False
+
+  def __enter__(self) -> 'HeldBackOutput':
+    self._buffer, self._records = io.StringIO(), []
+    self._stderr, sys.stderr = sys.stderr, self._buffer
+    self._handlers = list(logging.getLogger().handlers)
+    for handler in self._handlers:
+      handler.addFilter(self)
+    return self
+
+  def __exit__(self, exc_type, *exc) -> None:
+    if exc_type is not None:
+      time.sleep(self.settle_s)
+    for handler in self._handlers:
+      handler.removeFilter(self)
+    sys.stderr = self._stderr
+    printed = self._buffer.getvalue()
+    self.text = printed + ''.join(logging.Formatter().format(r) + '\n' for r in self._records)
+    if exc_type is None:
+      sys.stderr.write(printed)
+      for record in self._records:
+        for handler in self._handlers:
+          if record.levelno >= handler.level:
+            handler.handle(record)
+
+  def write_report(self, prefix: str) -> str | None:
+    """Writes the held-back text to a new file in the temporary directory (usually another
+    disk than the workdir's); returns its path, or None when there is nothing or it fails."""
+    if not self.text:
+      return None
+    try:
+      with tempfile.NamedTemporaryFile('w', prefix=prefix, suffix='.txt', delete=False) as f:
+        f.write(self.text)
+      return f.name
+    except OSError:
+      return None
 
 
 def state_is_finite(state: Any) -> jax.Array:

@@ -6,6 +6,7 @@ Any config field can be overridden: --config.lam=10 --config.mixer=bernoulli.
 import os
 import re
 import sys
+import traceback
 
 from absl import app
 from absl import flags
@@ -55,6 +56,17 @@ def parse_flags(argv: list[str]) -> list[str]:
     _fail(f'--config.* override: the config has no field {field!r}; configs/base.py lists them all')
 
 
+def _stop_at_once(code: int, line: str) -> None:
+  """Prints `line` last and ends the process now, for a failure that may be this process's
+  alone. Not sys.exit: under jax.distributed, JAX's exit handler waits at a shutdown barrier
+  that a dead or blocked peer never reaches (after --heartbeat_timeout it aborts with a fatal
+  log), and after a failed save the metric writers' flush at exit fails again, each with a
+  traceback. train_and_evaluate has already closed its checkpoints and writers."""
+  print(line, file=sys.stderr, flush=True)
+  sys.stdout.flush()
+  os._exit(code)
+
+
 def _initialize_distributed(jax) -> None:
   """jax.distributed.initialize from the flags (or JAX_* variables); a bad setting is one line."""
   from mixres import parallel
@@ -100,35 +112,31 @@ def main(argv):
   except (ValueError, FileNotFoundError) as e:  # Bad input: one line, no traceback.
     print(f'error: {e}', file=sys.stderr)
     sys.exit(faults.EXIT_BAD_INPUT)
-  except faults.RunStopped as e:  # Preempted, diverged, or a checkpoint not written.
-    if isinstance(e, faults.CheckpointFailed):
-      # Orbax's writer threads of the failed save log their own tracebacks, possibly mid-line:
-      # ours starts a fresh line, and the process ends at once, before shutdown makes more.
-      print(f'\n{e.label}: {e}', file=sys.stderr, flush=True)
-      sys.stdout.flush()
-      os._exit(e.exit_code)
+  except (faults.Preempted, faults.Diverged) as e:  # Every process stops at the same step.
     print(f'{e.label}: {e}', file=sys.stderr)
     sys.exit(e.exit_code)
+  # The failures below may be this process's alone.
+  except faults.CheckpointFailed as e:
+    _stop_at_once(e.exit_code, f'{e.label}: {e}')
   except OSError as e:  # E.g. a full disk while writing logs: what failed, in one line.
-    print(f'error: {faults.first_line(e)}; the last complete checkpoint is kept; run the same '
-          'command to resume once fixed', file=sys.stderr)
-    sys.exit(faults.EXIT_FAILED)
+    _stop_at_once(faults.EXIT_FAILED, f'error: {faults.first_line(e)}; the last complete '
+                  'checkpoint is kept; run the same command to resume once fixed')
+  except KeyboardInterrupt:  # The second Ctrl-C.
+    _stop_at_once(130, 'interrupted: stopped at once, nothing saved since the last checkpoint')
   except jax.errors.JaxRuntimeError as e:
     if jax.process_count() == 1:
       raise
     # A collective failed: another process died (its peers see a reset connection at once).
-    print(f'error: process {jax.process_index()} of {jax.process_count()} stops: the '
-          f'distributed run lost a process ({faults.first_line(e)}); the last complete checkpoint '
-          'is kept; restart every process with the same command to resume', file=sys.stderr,
-          flush=True)
-    sys.stdout.flush()
-    # Not sys.exit: JAX's exit handler waits at a shutdown barrier for the dead process until
-    # --heartbeat_timeout, then aborts with a fatal log. The checkpoints are already closed.
-    os._exit(faults.EXIT_FAILED)
-  except KeyboardInterrupt:  # The second Ctrl-C.
-    print('interrupted: stopped at once, nothing saved since the last checkpoint',
-          file=sys.stderr)
-    sys.exit(130)
+    _stop_at_once(faults.EXIT_FAILED, f'error: process {jax.process_index()} of '
+                  f'{jax.process_count()} stops: the distributed run lost a process '
+                  f'({faults.first_line(e)}); the last complete checkpoint is kept; restart '
+                  'every process with the same command to resume')
+  except Exception:  # A bug: its traceback, then out without waiting for the other processes.
+    if jax.process_count() == 1:
+      raise
+    traceback.print_exc()
+    _stop_at_once(faults.EXIT_FAILED, f'error: process {jax.process_index()} of '
+                  f'{jax.process_count()} stopped on the error above')
   if jax.process_index() == 0:
     shown = {k: round(v, 4) for k, v in sorted(summary.items())}
     print(f'done: {shown}')

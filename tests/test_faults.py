@@ -3,10 +3,12 @@
 Each test does one fault to a tiny run and asserts what survived (RELIABILITY.md gathers them).
 """
 
+import logging
 import os
 import signal
 import subprocess
 import sys
+import threading
 
 import jax
 import numpy as np
@@ -183,34 +185,67 @@ def test_leftover_temporary_checkpoint_directories_are_removed(tiny_config, tmp_
   assert not leftover.exists() and steps_on_disk(str(tmp_path)) == [3, 6]
 
 
-FULL_DISK_AT_STEP_20 = """
-import resource, signal, sys
-from absl import app
-from mixres import checkpoint, main
-original_save = checkpoint.Checkpointer.save
+def _print_and_log_from_a_thread(text):
+  writer = threading.Thread(target=lambda: (print(text, file=sys.stderr),
+                                            logging.getLogger('writer').error(text + ' logged')))
+  writer.start()
+  writer.join()
 
-def save_on_a_full_disk(self, step, *args, **kwargs):
-  if step == 20:
-    resource.setrlimit(resource.RLIMIT_FSIZE, (1024, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))
-  return original_save(self, step, *args, **kwargs)
 
-signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # Writes past the cap then fail with EFBIG.
-checkpoint.Checkpointer.save = save_on_a_full_disk
-sys.argv = ['mixres.main'] + sys.argv[1:]
-app.run(main.main, flags_parser=main.parse_flags)
-"""
+def test_held_back_output_is_let_out_after_success_and_kept_after_a_failure(capsys, caplog):
+  with faults.HeldBackOutput():
+    _print_and_log_from_a_thread('all went well')
+    assert capsys.readouterr().err == '' and caplog.messages == []  # Held back.
+  assert capsys.readouterr().err == 'all went well\n'
+  assert caplog.messages == ['all went well logged']  # Through the handlers it was meant for.
+  held_back = faults.HeldBackOutput(settle_s=0)
+  with pytest.raises(OSError):
+    with held_back:
+      _print_and_log_from_a_thread('disk full')
+      raise OSError('no space')
+  assert capsys.readouterr().err == '' and caplog.messages == ['all went well logged']
+  assert held_back.text == 'disk full\ndisk full logged\n'
+  with open(held_back.write_report('mixres-test-')) as report:
+    assert report.read() == held_back.text
+  os.remove(report.name)
+
+
+def test_a_failed_save_names_the_last_complete_step_and_a_report_of_the_writers_output(
+    tmp_path, capsys, monkeypatch):
+  checkpointer = checkpoint.Checkpointer(str(tmp_path / 'checkpoints'))
+  state, meta = {'w': np.ones(3, np.float32)}, {'step': 1}
+  checkpointer.save(1, state, meta)
+
+  def failing_save(*args, **kwargs):
+    _print_and_log_from_a_thread('writer thread traceback')
+    raise OSError(28, 'No space left on device')
+
+  monkeypatch.setattr(checkpointer.manager, 'save', failing_save)
+  with pytest.raises(faults.CheckpointFailed) as raised:
+    checkpointer.save(2, state, meta)
+  message = str(raised.value)
+  assert message.startswith('checkpoint at step 2 could not be written (OSError: [Errno 28] No '
+                            'space left on device); step 1 is the last complete one; ')
+  report = message.split("Orbax's own report: ")[1]
+  with open(report) as f:
+    assert f.read() == 'writer thread traceback\nwriter thread traceback logged\n'
+  os.remove(report)
+  assert capsys.readouterr().err == ''  # Nothing but the exception's line reaches the user.
 
 
 def test_a_full_disk_during_a_save_stops_the_run_and_keeps_the_last_checkpoint(tmp_path):
   """The step-20 save runs with every file capped at 1 KB (RLIMIT_FSIZE, SIGXFSZ ignored: writes
-  fail as on a full disk). The run exits 1 with one line naming the step and the intact
-  checkpoint; the same command, disk freed, resumes from step 10 and removes the partial save."""
+  fail as on a full disk). The run exits 1, and stderr is one line naming the step and the
+  intact checkpoint: the writer threads' tracebacks are held back (the report file they would
+  go to is capped too). The same command, disk freed, resumes from step 10 and removes the
+  partial save."""
   workdir = str(tmp_path / 'run')
   command = _tiny_command(workdir, 20)
-  failed = _run([sys.executable, '-c', FULL_DISK_AT_STEP_20, *command[3:]])
+  failed = _run([sys.executable, os.path.join(REPO, 'tests', 'full_disk_main.py'), *command[3:]],
+                env=dict(os.environ, MIXRES_FULL_DISK_FROM_STEP='20'))
   assert failed.returncode == faults.EXIT_FAILED, failed.stderr
-  last = failed.stderr.strip().splitlines()[-1]
-  assert last.startswith('error: checkpoint at step 20 could not be written (') and last.endswith(
+  [line] = failed.stderr.strip().splitlines()
+  assert line.startswith('error: checkpoint at step 20 could not be written (') and line.endswith(
       '); step 10 is the last complete one; the run stops here: free space (or fix the workdir) '
       'and run the same command to resume'), failed.stderr
   assert steps_on_disk(workdir) == [10]

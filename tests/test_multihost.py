@@ -54,11 +54,18 @@ def _environment():
   return env
 
 
-def _start(workdir, steps=6):
+def _start(workdir, steps=6, full_disk_from_step=None):
+  """The two processes; with `full_disk_from_step`, process 1 under tests/full_disk_main.py."""
   port = _free_port()
-  return [subprocess.Popen(_command(workdir, port, i, steps), cwd=REPO, env=_environment(),
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-          for i in (0, 1)]
+  processes = []
+  for i in (0, 1):
+    command, env = _command(workdir, port, i, steps), _environment()
+    if i == 1 and full_disk_from_step is not None:
+      command[1:3] = [os.path.join(REPO, 'tests', 'full_disk_main.py')]
+      env['MIXRES_FULL_DISK_FROM_STEP'] = str(full_disk_from_step)
+    processes.append(subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE,
+                                      stderr=subprocess.PIPE, text=True))
+  return processes
 
 
 def _finish(processes, timeout=300):
@@ -167,6 +174,30 @@ def test_a_killed_process_stops_the_other_at_once_and_both_resume_bitwise(
   reference_step, reference = uninterrupted
   assert step == reference_step == 6
   for a, b in zip(jax.tree.leaves(params), jax.tree.leaves(reference)):
+    np.testing.assert_array_equal(a, b)
+
+
+def test_a_full_disk_on_one_process_stops_both_with_one_line_and_both_resume_bitwise(
+    tmp_path, uninterrupted):
+  """Process 1's files are capped at 1 KB from its step-6 save on (a full local disk); process
+  0 writes normally. Process 1's save fails, and process 0's, which waits for it, fails too:
+  both exit 1 at once (no wait for the heartbeat timeout), stderr one line each naming step 3
+  as the last complete checkpoint. Both restarted resume from it, bitwise."""
+  workdir = str(tmp_path)
+  started = time.monotonic()
+  results = _finish(_start(workdir, steps=6, full_disk_from_step=6))
+  for code, _, err in results:
+    [line] = err.strip().splitlines()
+    assert code == faults.EXIT_FAILED and line.startswith(
+        'error: checkpoint at step 6 could not be written (') and (
+            'step 3 is the last complete one' in line), err[-3000:]
+  assert _steps_on_disk(workdir) == [3]
+  print(f'\nboth processes exited 1 within {time.monotonic() - started:.1f} s of starting')
+  results = _finish(_start(workdir, steps=6))
+  assert [code for code, _, _ in results] == [0, 0], results[0][2][-3000:]
+  step, params = _final_params(workdir)
+  assert step == uninterrupted[0] == 6
+  for a, b in zip(jax.tree.leaves(params), jax.tree.leaves(uninterrupted[1])):
     np.testing.assert_array_equal(a, b)
 
 
