@@ -114,10 +114,10 @@ def main(argv):
                       for results, *_ in trials)
     print(f'| {fault} | {len(trials)} | {sum(t[3] for t in trials)} | {statuses} | {seconds} | '
           f'{lines} | {", ".join(str(t[2]) for t in trials)} |', flush=True)
-    for results, *_ in trials:  # The survivors' last lines, to read.
+    for results, *_ in trials:  # What each process printed on stderr, to read.
       for i, (_, _, err) in enumerate(results):
-        last = err.strip().splitlines()[-1] if err.strip() else ''
-        print(f'    {fault} process {i}: {last[:160]}', file=sys.stderr)
+        for line in err.strip().splitlines()[-8:]:
+          print(f'    {fault} process {i}: {line[:200]}', file=sys.stderr)
 
 
 if __name__ == '__main__':

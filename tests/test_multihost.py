@@ -74,7 +74,8 @@ def _finish(processes, timeout=300):
 
 
 def _steps_on_disk(workdir):
-  names = os.listdir(os.path.join(workdir, 'checkpoints'))
+  directory = os.path.join(workdir, 'checkpoints')
+  names = os.listdir(directory) if os.path.isdir(directory) else []
   return sorted(int(n) for n in names if n.isdigit())
 
 
