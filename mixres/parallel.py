@@ -86,9 +86,15 @@ def check_batch_size(batch_size: int, mesh: Mesh, field: str = 'config.batch_siz
                      'the mesh')
 
 
-def to_global(mesh: Mesh, local_batch: Any) -> Any:
-  """This process's rows of a batch -> global arrays split over the mesh's 'data' axis."""
-  sharding = data_sharded(mesh)
+def stacked_data_sharded(mesh: Mesh) -> NamedSharding:
+  """Batches stacked (steps, batch, ...) for one call of several steps: split along axis 1."""
+  return NamedSharding(mesh, P(None, 'data'))
+
+
+def to_global(mesh: Mesh, local_batch: Any, stacked: bool = False) -> Any:
+  """This process's rows of a batch -> global arrays split over the mesh's 'data' axis (axis 1
+  of `stacked` batches)."""
+  sharding = stacked_data_sharded(mesh) if stacked else data_sharded(mesh)
   return jax.tree.map(lambda x: jax.make_array_from_process_local_data(sharding, x),
                       local_batch)
 
@@ -101,11 +107,12 @@ def process_rows(global_batch: Any) -> Any:
   return jax.tree.map(rows, global_batch)
 
 
-def prefetch_to_mesh(batches: Iterator[Any], mesh: Mesh, size: int = 2) -> Iterator[Any]:
-  """Puts the next `size` batches on the devices while the current step runs."""
+def read_ahead(items: Iterator[Any], size: int = 2) -> Iterator[Any]:
+  """Keeps `size` items of `items` produced ahead of the consumer: where producing one puts a
+  batch on the devices (an asynchronous transfer), it overlaps the running step."""
   queue = collections.deque()
-  for batch in batches:
-    queue.append(to_global(mesh, batch))
+  for item in items:
+    queue.append(item)
     if len(queue) > size:
       yield queue.popleft()
   while queue:

@@ -93,7 +93,8 @@ class Experiment:
     # comes first.
     self.evaluators = evaluation.build(config, self.objective, self.mesh, self.valid_source)
     self.num_train_steps = train_length(config, self.clock)
-    self._steps = {}
+    self.steps_per_call = int(config.steps_per_call) or schedule_period(self.objective)
+    self._calls = {}
 
   def init_state(self):
     replicated = parallel.replicated(self.mesh)
@@ -111,24 +112,70 @@ class Experiment:
       restored = self.checkpointer.restore(abstract)
     return restored if restored is not None else (self.init_state(), {})
 
+  def schedule_flags(self, step: int) -> tuple[tuple[str, bool], ...]:
+    """The objective's static flags for the step numbered `step`, as a hashable key."""
+    return tuple(sorted(self.objective.schedule(self.clock.schedule_step(step)).items()))
+
+  def steps_in_call(self, step: int) -> int:
+    """How many steps the call starting at `step` runs: up to the next multiple of
+    steps_per_call, or fewer where the run ends or a log, evaluation or checkpoint is due."""
+    n = 1
+    while (step + n < self.num_train_steps and (step + n) % self.steps_per_call
+           and not self._call_ends_at(step + n)):
+      n += 1
+    return n
+
+  def _call_ends_at(self, step: int) -> bool:
+    config, clock = self.config, self.clock
+    if (step % config.log_every == 0 or step % config.checkpoint_every == 0
+        or self.due_evaluators(step)):
+      return True
+    if config.data.batching != 'epoch':
+      return False
+    # An epoch's smaller last batch cannot be stacked with full ones: it runs in a call alone.
+    in_epoch = clock.schedule_step(step)
+    return in_epoch == 0 or (in_epoch == clock.batches_per_epoch - 1
+                             and clock.last_batch_size() != config.batch_size)
+
   def train_step(self, step: int):
-    """The compiled step for `step`: one executable per distinct set of schedule flags.
+    """The jitted single step for `step` on one batch (for tests and tools; the loop runs
+    `train_call`s). Its metrics carry FINITE_STATE (see `_jit`)."""
+    return self._jit((self.schedule_flags(step),), stacked=False)
 
-    Its metrics carry FINITE_STATE, whether every float in the new state is finite, computed in
-    the same executable so that divergence is caught without a device sync per step.
+  def train_call(self, first: int, batches: Any, state: Any) -> tuple[Any, float | None]:
+    """(the compiled call of steps first, first + 1, ... on `batches` stacked (n, B, ...),
+    seconds its compilation took, or None when it was compiled before).
+
+    One executable per distinct sequence of schedule flags and batch shapes: a run compiles a
+    few and reuses them.
     """
-    flags = self.objective.schedule(self.clock.schedule_step(step))
-    key = tuple(sorted(flags.items()))
-    if key not in self._steps:
-      def step_fn(state, batch):
-        state, metrics = self.objective.train_step(state, batch, **flags)
-        return state, {**metrics, FINITE_STATE: faults.state_is_finite(state)}
+    n = jax.tree.leaves(batches)[0].shape[0]
+    flags = tuple(self.schedule_flags(s) for s in range(first, first + n))
+    key = (flags, tuple(x.shape for x in jax.tree.leaves(batches)))
+    if key in self._calls:
+      return self._calls[key], None
+    start = time.perf_counter()
+    self._calls[key] = self._jit(flags, stacked=True).lower(state, batches).compile()
+    return self._calls[key], time.perf_counter() - start
 
-      replicated = parallel.replicated(self.mesh)
-      self._steps[key] = jax.jit(
-          step_fn, in_shardings=(replicated, parallel.data_sharded(self.mesh)),
-          out_shardings=(replicated, replicated), donate_argnums=0)
-    return self._steps[key]
+  def _jit(self, flags: tuple[Any, ...], stacked: bool):
+    """The steps of `flags` (one flag set per step) as one jitted function, unrolled: XLA:CPU
+    runs backward convolutions inside a rolled loop (lax.scan) about 40x slower
+    (XLA_CPU_NOTES.md). Each step's metrics carry FINITE_STATE, whether every float in the new
+    state is finite, computed in the same executable: divergence is caught without a device
+    sync per step."""
+    def call(state, batches):
+      metrics = []
+      for i, step_flags in enumerate(flags):
+        batch = jax.tree.map(lambda x, i=i: x[i], batches) if stacked else batches
+        state, step_metrics = self.objective.train_step(state, batch, **dict(step_flags))
+        metrics.append({**step_metrics, FINITE_STATE: faults.state_is_finite(state)})
+      return state, metrics if stacked else metrics[0]
+
+    replicated = parallel.replicated(self.mesh)
+    data = (parallel.stacked_data_sharded if stacked else parallel.data_sharded)(self.mesh)
+    return jax.jit(call, in_shardings=(replicated, data), out_shardings=(replicated, replicated),
+                   donate_argnums=0)
 
   def due_evaluators(self, step: int, last: bool = False) -> list[str]:
     """Evaluators whose cadence falls after `step` steps (all of them at the last step)."""
@@ -145,6 +192,14 @@ class Experiment:
 
 
 FINITE_STATE = 'finite_state'  # Not a logged metric: read by the divergence check.
+
+
+def schedule_period(objective, horizon: int = 64) -> int:
+  """The smallest p <= horizon with schedule(s + p) == schedule(s) for s < horizon (1 if none):
+  one period (AE+GAN's G every 5th step: 5) is what a call runs by default."""
+  flags = [objective.schedule(s) for s in range(2 * horizon)]
+  return next((p for p in range(1, horizon + 1)
+               if all(flags[s] == flags[s + p] for s in range(horizon))), 1)
 
 
 def _mean_metrics(history: list[dict[str, Any]]) -> dict[str, float]:
@@ -194,8 +249,26 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
   batches = pipeline.train_batches(experiment.train_source, config.batch_size,
                                    shuffle_seed(config), config.data.augment,
                                    batching=config.data.batching)
-  batch_iter = parallel.prefetch_to_mesh(pipeline.iterate(batches, start=position),
-                                         experiment.mesh)
+
+  def calls(step: int, position: int):
+    """(first step, the batches' positions, the batches stacked on the mesh) of each call from
+    `step`, read from data position `position` on; batches that made the run diverge once
+    (`skipped`) are passed over."""
+    host = pipeline.iterate(batches, start=position)
+    while step < num_steps:
+      n = experiment.steps_in_call(step)
+      positions, items = [], []
+      while len(items) < n:
+        batch = next(host)
+        if position not in skipped:
+          positions.append(position)
+          items.append(batch)
+        position += 1
+      stacked = jax.tree.map(lambda *xs: np.stack(xs), *items)
+      yield step, positions, parallel.to_global(experiment.mesh, stacked, stacked=True)
+      step += n
+
+  call_iter = parallel.read_ahead(calls(step, position))
   progress = metric_writers.ProgressReporter(num_steps, config.batch_size, step)
   history, summary = [], {}  # history: (step index, batch position, metrics) since last check.
 
@@ -220,7 +293,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
   def check_finite(logged: bool) -> dict[str, float] | None:
     """Mean metrics since the last log (which `logged` starts anew), or None after a rollback;
     Diverged when out of rollbacks."""
-    nonlocal history, state, step, position, rollbacks, batch_iter, best
+    nonlocal history, state, step, position, rollbacks, call_iter, best
     fetched = jax.device_get(history)  # Host copies: a later check reads them again for free.
     history = [] if logged else fetched
     divergence = first_divergence([(i, m) for i, _, m in fetched])
@@ -242,8 +315,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
     step, position = int(state.step), int(good_meta['data']['position'])
     best = dict(good_meta['best'])
     skipped.update(set(good_meta['data'].get('skipped', [])) | {bad_position})
-    batch_iter = parallel.prefetch_to_mesh(pipeline.iterate(batches, start=position),
-                                           experiment.mesh)
+    call_iter = parallel.read_ahead(calls(step, position))
     print(f'warning: {where}: rolled back to step {step}, batch {bad_position} skipped '
           f'(rollback {rollbacks} of {config.divergence_rollbacks})', file=sys.stderr, flush=True)
     return None
@@ -253,12 +325,14 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
   try:
     with faults.StopRequest(multihost=jax.process_count() > 1) as stop:
       while step < num_steps:
-        while position in skipped:  # A batch that made the run diverge once.
-          next(batch_iter)
-          position += 1
-        state, metrics = experiment.train_step(step)(state, next(batch_iter))
-        history.append((step, position, metrics))
-        step, position = step + 1, position + 1
+        first, positions, stacked = next(call_iter)
+        run_call, compile_seconds = experiment.train_call(first, stacked, state)
+        if compile_seconds is not None and jax.process_index() == 0:
+          print(f'compiled steps {first + 1}-{first + len(positions)}: {compile_seconds:.1f} s',
+                flush=True)
+        state, metrics = run_call(state, stacked)  # Metrics stay on the devices until a log.
+        history.extend(zip(range(first, first + len(positions)), positions, metrics))
+        step, position = first + len(positions), positions[-1] + 1
         last = step == num_steps
         checkpoint_due = step % config.checkpoint_every == 0 or last
         due = experiment.due_evaluators(step, last=last)
@@ -276,8 +350,9 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
           evaluate(due)
         if checkpoint_due:
           save()
-        preempted = stop.signal_name or (
-            'preemption notice' if ckpt.reached_preemption(step) else None)
+        # Orbax's sync point is one step number: every step of the call is asked.
+        notices = [ckpt.reached_preemption(s) for s in range(first + 1, step + 1)]
+        preempted = stop.signal_name or ('preemption notice' if any(notices) else None)
         if preempted:
           if not checkpoint_due:
             if check_finite(logged=False) is None:

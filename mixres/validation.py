@@ -32,7 +32,8 @@ POSITIVE_COUNTS = (
 )
 # Counts where 0 means "none" or "all" (see configs/base.py for each).
 NONNEGATIVE_COUNTS = (
-    'num_train_steps', 'divergence_rollbacks', 'num_devices', 'model.mlp_layers',
+    'num_train_steps', 'divergence_rollbacks', 'steps_per_call', 'num_devices',
+    'model.mlp_layers',
     'data.valid_size', 'data.train_subset', 'data.num_classes', 'data.num_examples',
     'data.augment.num_views', 'eval.max_examples', 'eval.clustering_train_examples',
 )

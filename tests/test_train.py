@@ -267,3 +267,89 @@ def test_data_order_follows_the_run_seed_when_asked(tiny_config):
   assert train.shuffle_seed(config) == 2
   config.data.shuffle_seed = 5
   assert train.shuffle_seed(config) == 5
+
+
+# -------------------------------------------------------------------------------------------------
+# Several steps per compiled call.
+
+def _logged(workdir):
+  return [json.loads(line) for line in open(os.path.join(workdir, 'metrics.jsonl'))]
+
+
+def _with(config, **fields):
+  config = config.copy_and_resolve_references()
+  for name, value in fields.items():
+    config[name] = value
+  return config
+
+
+def test_calls_of_several_steps_resume_bit_for_bit_and_match_single_steps(tiny_config, tmp_path):
+  """12 steps, G every 2nd, logs every 4, checkpoints every 6, 4 steps a call: calls end at 4,
+  6, 8 and 12. A run stopped at step 6 (mid-period) and resumed (calls 6-8, 8-12) ends bit for
+  bit as the uninterrupted one: where calls end depends on the step alone.
+
+  One step per call gives the same losses up to float rounding, not bitwise: XLA compiles a
+  call's steps together (even an optimization barrier between them leaves differences of about
+  1e-9 after 4 steps), and Adam turns rounding noise in gradients that are exactly zero in
+  exact arithmetic (conv biases before instance norm) into whole steps of those biases."""
+  several = _with(tiny_config, num_train_steps=12, log_every=4, checkpoint_every=6,
+                  eval_every=12, steps_per_call=4)
+  train.train_and_evaluate(several, str(tmp_path / 'several'))
+  train.train_and_evaluate(_with(several, num_train_steps=6), str(tmp_path / 'resumed'))
+  train.train_and_evaluate(several, str(tmp_path / 'resumed'))
+  reference, _ = final_params(several, str(tmp_path / 'several'))
+  resumed, step = final_params(several, str(tmp_path / 'resumed'))
+  assert step == 12
+  for x, y in zip(jax.tree.leaves(resumed), jax.tree.leaves(reference)):
+    np.testing.assert_array_equal(x, y)
+  train.train_and_evaluate(_with(several, steps_per_call=1), str(tmp_path / 'single'))
+  for a, b in zip(_logged(tmp_path / 'single'), _logged(tmp_path / 'several')):
+    assert a.keys() == b.keys() and a['step'] == b['step']
+    for name in a:
+      if name.endswith('loss') or name.endswith('prob') or name.endswith('recon'):
+        np.testing.assert_allclose(a[name], b[name], rtol=1e-4, err_msg=name)
+
+
+def test_a_call_ends_at_its_period_and_where_a_log_evaluation_or_checkpoint_is_due(
+    tiny_config, tmp_path):
+  config = _with(tiny_config, num_train_steps=30, log_every=10, checkpoint_every=15,
+                 eval_every=100, gen_every=5, steps_per_call=0)
+  experiment = train.Experiment(config, str(tmp_path))
+  assert experiment.steps_per_call == 5  # One period of G every 5th step.
+  starts, step = [], 0
+  while step < 30:
+    starts.append(step)
+    step += experiment.steps_in_call(step)
+  assert starts == [0, 5, 10, 15, 20, 25]
+  config = _with(config, steps_per_call=4)
+  experiment = train.Experiment(config, str(tmp_path))
+  lengths, step = [], 3  # Resumed at step 3: the first call realigns to the multiples of 4.
+  while step < 30:
+    lengths.append(experiment.steps_in_call(step))
+    step += lengths[-1]
+  # Ends at 4, 8, 10 (log), 12, 15 (checkpoint), 16, 20, 24, 28, 30 (the last step).
+  assert lengths == [1, 4, 2, 2, 3, 1, 4, 4, 4, 2]
+  assert train.schedule_period(experiment.objective) == 5
+
+
+def test_no_retracing_after_the_first_call_of_each_kind(tiny_config, tmp_path, monkeypatch):
+  """G every 2nd step, 2 steps a call, logs and checkpoints every 4: every call is the same
+  (G step, D step), so the objective's step is traced twice (once per unrolled step) in a
+  20-step run, and the loop compiled one executable."""
+  import chex
+  from mixres.objectives import amr
+  monkeypatch.setattr(amr.AMR, 'train_step', chex.assert_max_traces(amr.AMR.train_step, n=2))
+  config = _with(tiny_config, num_train_steps=20, log_every=4, checkpoint_every=4,
+                 eval_every=20, steps_per_call=2)
+  compiled = []
+  original = train.Experiment.train_call
+
+  def counting(self, first, batches, state):
+    run_call, seconds = original(self, first, batches, state)
+    if seconds is not None:
+      compiled.append(first)
+    return run_call, seconds
+
+  monkeypatch.setattr(train.Experiment, 'train_call', counting)
+  train.train_and_evaluate(config, str(tmp_path))
+  assert compiled == [0]
