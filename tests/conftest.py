@@ -35,6 +35,9 @@ def tiny_config():
   config.batch_size = 8
   config.model.depth, config.model.latent_width = 4, 8  # 2 scales: the same loop, compiled fast.
   config.gen_every = 2  # Both step variants, and a resume (at step 3) in mid-schedule.
+  # One step a call: two executables per run, not four (the default cuts 2-step calls at the
+  # logs and checkpoints). tests/test_train.py tests calls of several steps.
+  config.steps_per_call = 1
   config.eval.batch_size = 64
   config.eval.max_examples = 128
   config.eval.figure_pairs = 2
