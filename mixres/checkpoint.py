@@ -82,8 +82,8 @@ class Checkpointer:
   def _newest_complete_step(self) -> int | None:
     """The newest finished save, read from the directory: no manager, so no collective (after
     a failed save the other processes may not be at the same point)."""
-    steps = [int(n) for n in os.listdir(self.directory) if n.isdigit()]
-    return max(steps, default=None)
+    names = os.listdir(self.directory) if os.path.isdir(self.directory) else []
+    return max((int(n) for n in names if n.isdigit()), default=None)
 
   def _restore_newest(self, args_of) -> tuple[int, Any] | None:
     """(step, restored) of the newest checkpoint that reads; unreadable ones are moved aside."""
