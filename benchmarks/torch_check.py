@@ -110,7 +110,7 @@ def mixres_mix(objective, key, codes):
   got = sum(w * s for w, s in zip(weights, [codes, *(np.asarray(codes)[p] for p in perms)]))
   assert _relative(expected, got) < RTOL, 'the draws do not reproduce mixers.mixup'
   perms_t = [torch.from_numpy(p.astype(np.int64)) for p in perms]
-  return lambda c: torch_amr.TorchStep.combine(c, perms_t, torch.from_numpy(weights))
+  return lambda c: torch_amr.TorchStep.combine(c, perms_t, torch.tensor(weights))
 
 
 def check(objective_name: str, d_h: int, setting_config, batch: int = 8) -> bool:
