@@ -45,6 +45,8 @@ _BATCHES = flags.DEFINE_list('batch_sizes', ['64', '256'], 'Batch sizes.')
 _WIDTHS = flags.DEFINE_list('widths', ['32', '256'], 'Bottleneck sizes d_h.')
 _ROUNDS = flags.DEFINE_integer('rounds', 3, 'Timed rounds of each implementation, alternated.')
 _STEPS = flags.DEFINE_integer('steps', 25, 'Steps a round (rounded up to whole periods).')
+_STEPS_PER_CALL = flags.DEFINE_integer(
+    'steps_per_call', 0, "mixres's config.steps_per_call (0: one schedule period, the default).")
 _TORCH_THREADS = flags.DEFINE_integer('torch_threads', 0, 'PyTorch threads; 0: os.cpu_count().')
 _CHECK = flags.DEFINE_bool('check', False, 'Compare the two on copied weights instead of timing.')
 
@@ -92,10 +94,11 @@ class TorchRounds:
 
 def time_setting(objective_name: str, batch: int, d_h: int, rounds: int, steps: int) -> dict:
   config = setting_config(objective_name, batch, d_h)
+  config.steps_per_call = _STEPS_PER_CALL.value
   period = int(config.gen_every)
-  steps = -(-steps // period) * period
   mixres = step_timing.CompiledSteps(config, 3, period, verbose=False)
-  images, labels = (np.asarray(mixres.batch[k]) for k in ('image', 'label'))
+  steps = mixres.whole_calls(-(-steps // period) * period)
+  images, labels = (mixres.batch[k] for k in ('image', 'label'))
   pytorch = TorchRounds(config, images, labels, period)
   counts = compare_counts(mixres.state.params, pytorch.step, d_h)
   rates = {'mixres': [], 'torch': []}

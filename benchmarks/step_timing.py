@@ -8,16 +8,19 @@ import numpy as np
 
 from mixres import objectives
 from mixres import parallel
+from mixres import train
 
 
 class CompiledSteps:
-  """An objective's train step compiled for every schedule variant, on one random batch.
+  """An objective's train steps compiled as the loop compiles them, on one random batch.
 
-  Building it compiles each variant met in the first `warmup_steps` steps (and runs those steps);
-  `compile_seconds` is the time of each variant's compile and first call, added up. Then
-  `images_per_second(steps)` times steps 0 .. steps - 1 of the schedule again, so every call does
-  the same work; calls can alternate with other work (benchmarks/paired.py times PyTorch between
-  them), as each one blocks until its steps are done.
+  Calls of `steps_per_call` steps (config.steps_per_call, 0: one schedule period), unrolled in
+  one executable each (mixres/train.py `jit_steps`), the batch repeated along the stacked axis.
+  Building it compiles each call variant met in the first `warmup_steps` steps (and runs them);
+  `compile_seconds` is each variant's compile and first call, added up. Then
+  `images_per_second(steps)` times steps 0 .. steps - 1 again (whole calls), so every round does
+  the same work; rounds can alternate with other work (benchmarks/paired.py times PyTorch
+  between them), as each one blocks until its steps are done.
   """
 
   def __init__(self, config: ml_collections.ConfigDict, channels: int, warmup_steps: int,
@@ -25,40 +28,50 @@ class CompiledSteps:
     size = config.data.image_size
     self.config = config
     self.objective = objectives.get_objective(config, (size, size, channels))
-    mesh = parallel.make_mesh(config.num_devices)
-    replicated, sharded = parallel.replicated(mesh), parallel.data_sharded(mesh)
+    self.mesh = parallel.make_mesh(config.num_devices)
+    self.steps_per_call = int(config.steps_per_call) or train.schedule_period(self.objective)
+    replicated = parallel.replicated(self.mesh)
     self.state = jax.jit(self.objective.init, out_shardings=replicated)(jax.random.PRNGKey(0))
     rng = np.random.default_rng(0)
-    self.batch = jax.device_put({
+    self.batch = batch = {
         'image': rng.uniform(-1, 1, (config.batch_size, size, size, channels)).astype(np.float32),
         'label': rng.integers(0, max(config.data.num_classes, 1), config.batch_size
-                              ).astype(np.int32)}, sharded)
+                              ).astype(np.int32)}
+    self.batches = parallel.to_global(
+        self.mesh, jax.tree.map(lambda x: np.stack([x] * self.steps_per_call), batch),
+        stacked=True)
     self.compiled, self.compile_seconds = {}, 0.0
-    for step in range(warmup_steps):
-      flags_ = self.objective.schedule(step)
-      key = tuple(sorted(flags_.items()))
-      if key not in self.compiled:
-        fn = jax.jit(lambda s, b, f=flags_: self.objective.train_step(s, b, **f),
-                     in_shardings=(replicated, sharded), out_shardings=(replicated, replicated),
-                     donate_argnums=0)
+    for first in range(0, self.whole_calls(warmup_steps), self.steps_per_call):
+      flags = self.flags(first)
+      if flags not in self.compiled:
         start = time.perf_counter()
-        self.state, _ = fn(self.state, self.batch)
+        self.compiled[flags] = train.jit_steps(self.objective, self.mesh, flags, stacked=True)
+        self.state, _ = self.compiled[flags](self.state, self.batches)
         jax.block_until_ready(self.state)
         seconds = time.perf_counter() - start
         self.compile_seconds += seconds
         if verbose:
-          print(f'compile+first step {dict(flags_)}: {seconds:.1f}s')
-        self.compiled[key] = fn
+          print(f'compile+first call of steps {first + 1}-{first + self.steps_per_call}: '
+                f'{seconds:.1f}s')
       else:
-        self.state, _ = self.compiled[key](self.state, self.batch)
+        self.state, _ = self.compiled[flags](self.state, self.batches)
     jax.block_until_ready(self.state)
 
+  def flags(self, first: int) -> tuple:
+    return tuple(tuple(sorted(self.objective.schedule(s).items()))
+                 for s in range(first, first + self.steps_per_call))
+
+  def whole_calls(self, steps: int) -> int:
+    """`steps` rounded up to whole calls."""
+    return -(-steps // self.steps_per_call) * self.steps_per_call
+
   def images_per_second(self, steps: int) -> float:
-    """Images/s of steps 0 .. steps - 1 of the schedule (variants compiled in the warm-up)."""
+    """Images/s of steps 0 .. steps - 1 (rounded up to whole calls; variants compiled in the
+    warm-up)."""
+    steps = self.whole_calls(steps)
     start = time.perf_counter()
-    for step in range(steps):
-      flags_ = self.objective.schedule(step)
-      self.state, _ = self.compiled[tuple(sorted(flags_.items()))](self.state, self.batch)
+    for first in range(0, steps, self.steps_per_call):
+      self.state, _ = self.compiled[self.flags(first)](self.state, self.batches)
     jax.block_until_ready(self.state)
     return steps * self.config.batch_size / (time.perf_counter() - start)
 

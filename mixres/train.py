@@ -139,8 +139,8 @@ class Experiment:
 
   def train_step(self, step: int):
     """The jitted single step for `step` on one batch (for tests and tools; the loop runs
-    `train_call`s). Its metrics carry FINITE_STATE (see `_jit`)."""
-    return self._jit((self.schedule_flags(step),), stacked=False)
+    `train_call`s). Its metrics carry FINITE_STATE (see `jit_steps`)."""
+    return jit_steps(self.objective, self.mesh, (self.schedule_flags(step),), stacked=False)
 
   def train_call(self, first: int, batches: Any, state: Any) -> tuple[Any, float | None]:
     """(the compiled call of steps first, first + 1, ... on `batches` stacked (n, B, ...),
@@ -155,27 +155,9 @@ class Experiment:
     if key in self._calls:
       return self._calls[key], None
     start = time.perf_counter()
-    self._calls[key] = self._jit(flags, stacked=True).lower(state, batches).compile()
+    call = jit_steps(self.objective, self.mesh, flags, stacked=True)
+    self._calls[key] = call.lower(state, batches).compile()
     return self._calls[key], time.perf_counter() - start
-
-  def _jit(self, flags: tuple[Any, ...], stacked: bool):
-    """The steps of `flags` (one flag set per step) as one jitted function, unrolled: XLA:CPU
-    runs backward convolutions inside a rolled loop (lax.scan) about 40x slower
-    (XLA_CPU_NOTES.md). Each step's metrics carry FINITE_STATE, whether every float in the new
-    state is finite, computed in the same executable: divergence is caught without a device
-    sync per step."""
-    def call(state, batches):
-      metrics = []
-      for i, step_flags in enumerate(flags):
-        batch = jax.tree.map(lambda x, i=i: x[i], batches) if stacked else batches
-        state, step_metrics = self.objective.train_step(state, batch, **dict(step_flags))
-        metrics.append({**step_metrics, FINITE_STATE: faults.state_is_finite(state)})
-      return state, metrics if stacked else metrics[0]
-
-    replicated = parallel.replicated(self.mesh)
-    data = (parallel.stacked_data_sharded if stacked else parallel.data_sharded)(self.mesh)
-    return jax.jit(call, in_shardings=(replicated, data), out_shardings=(replicated, replicated),
-                   donate_argnums=0)
 
   def due_evaluators(self, step: int, last: bool = False) -> list[str]:
     """Evaluators whose cadence falls after `step` steps (all of them at the last step)."""
@@ -192,6 +174,27 @@ class Experiment:
 
 
 FINITE_STATE = 'finite_state'  # Not a logged metric: read by the divergence check.
+
+
+def jit_steps(objective, mesh, flags: tuple[Any, ...], stacked: bool):
+  """The steps of `flags` (one schedule flag set per step, as Experiment.schedule_flags) as one
+  jitted function of (state, batches), unrolled: XLA:CPU runs backward convolutions inside a
+  rolled loop (lax.scan) about 40x slower (XLA_CPU_NOTES.md). `stacked`: batches (n, B, ...),
+  metrics a list, one dict per step; else one batch and its metrics. Each step's metrics carry
+  FINITE_STATE, whether every float in the new state is finite, computed in the same
+  executable: divergence is caught without a device sync per step. The state is donated."""
+  def call(state, batches):
+    metrics = []
+    for i, step_flags in enumerate(flags):
+      batch = jax.tree.map(lambda x, i=i: x[i], batches) if stacked else batches
+      state, step_metrics = objective.train_step(state, batch, **dict(step_flags))
+      metrics.append({**step_metrics, FINITE_STATE: faults.state_is_finite(state)})
+    return state, metrics if stacked else metrics[0]
+
+  replicated = parallel.replicated(mesh)
+  data = (parallel.stacked_data_sharded if stacked else parallel.data_sharded)(mesh)
+  return jax.jit(call, in_shardings=(replicated, data), out_shardings=(replicated, replicated),
+                 donate_argnums=0)
 
 
 def schedule_period(objective, horizon: int = 64) -> int:
