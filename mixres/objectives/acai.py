@@ -123,8 +123,7 @@ class ACAI(base.Objective):
     """(f(x), g(f(x)), g(alpha f(x) + (1 - alpha) f(x_partner))); one decoder call."""
     codes = self.encode(params, x)
     partner = self.partner(partner_key, codes)
-    a = alpha.reshape((-1,) + (1,) * (codes.ndim - 1))
-    mixed = a * codes + (1.0 - a) * partner
+    mixed = mixers.convex_mix(alpha, codes, partner)
     x_hat, x_mix = jnp.split(self.decode(params, jnp.concatenate([codes, mixed])), 2)
     return codes, x_hat, x_mix
 
@@ -177,7 +176,7 @@ class ACAI(base.Objective):
 
     def critic_loss(params):
       if self.variant == 'paper':
-        blend = cfg.gamma * x + (1.0 - cfg.gamma) * x_hat
+        blend = mixers.convex_mix(cfg.gamma, x, x_hat)
         (on_mix, on_real), updated = self.critic_scores(state, [x_mix, blend], params,
                                                         spectral, update=True)
         mix_term = jnp.mean(jnp.square(on_mix - alpha))

@@ -164,7 +164,7 @@ class SupervisedAMR(amr.AMR):
     # codes and labels are paired alike.
     h1, h2 = mixers.partners(perm_key, codes, 2)
     y1, y2 = mixers.partners(perm_key, y, 2)
-    y_mix = class_mixer.mix_labels(jax.random.uniform(alpha_key, (codes.shape[0],)), y1, y2)
+    y_mix = mixers.convex_mix(jax.random.uniform(alpha_key, (codes.shape[0],)), y1, y2)
     mixed, p = self.class_mix(params, h1, h2, y_mix, mask_key)
     return mixed, y_mix, p
 

@@ -32,16 +32,11 @@ import jax
 import jax.numpy as jnp
 
 from mixres import config_checks as cc
+from mixres import mixers
 from mixres import models
 from mixres.objectives import ae_gan
 from mixres.objectives import base
 from mixres.objectives import losses
-
-
-def interpolate(alpha: jax.Array, a: jax.Array, b: jax.Array) -> jax.Array:
-  """alpha a + (1 - alpha) b with one alpha per example, for images or codes of any rank."""
-  weight = alpha.reshape((-1,) + (1,) * (a.ndim - 1))
-  return weight * a + (1.0 - weight) * b
 
 
 DISCRIMINATORS = ('sn', 'encoder')
@@ -70,13 +65,13 @@ class AugIntAE(base.Objective):
     (state.collections) after, BatchNorm's averages of f and g moved if `train`."""
     h1, collections = self.forward('encoder', params, collections, views[:, 0], train)
     h2, collections = self.forward('encoder', params, collections, views[:, 1], train)
-    return self.forward('decoder', params, collections, interpolate(alpha, h1, h2), train)
+    return self.forward('decoder', params, collections, mixers.convex_mix(alpha, h1, h2), train)
 
   def targets_and_alpha(self, batch, key):
     """(views, y, alpha): the pixel-space interpolation y of the two views is the target."""
     views = batch['views']
     alpha = self.draw_alpha(key, views.shape[0])
-    return views, interpolate(alpha, views[:, 0], views[:, 1]), alpha
+    return views, mixers.convex_mix(alpha, views[:, 0], views[:, 1]), alpha
 
   def own_collections(self, collections, group: str):
     """The entries of `collections` that belong to `group`'s networks: all a player writes."""

@@ -39,6 +39,7 @@ import jax
 import jax.numpy as jnp
 
 from mixres import config_checks as cc
+from mixres import mixers
 from mixres import models
 from mixres.objectives import base
 
@@ -66,9 +67,8 @@ def interpolate(codes: jax.Array, alphas: jax.Array) -> jax.Array:
   alphas: (2, n), one weight per pair.
   """
   first, second = jnp.split(codes, 2)
-  a = alphas.reshape(2, first.shape[0], *(1,) * (codes.ndim - 1))
-  return jnp.concatenate([a[0] * first + (1 - a[0]) * second,
-                          a[1] * first[::-1] + (1 - a[1]) * second])
+  return jnp.concatenate([mixers.convex_mix(alphas[0], first, second),
+                          mixers.convex_mix(alphas[1], first[::-1], second)])
 
 
 def squared_distances(v: jax.Array) -> jax.Array:
@@ -171,7 +171,7 @@ class GAIA(base.Objective):
 
   def gen_loss(self, terms, weights) -> jax.Array:
     p = weights['p_gen']
-    return self._clip(p * terms['interp'] + (1 - p) * terms['gen_x']
+    return self._clip(mixers.convex_mix(p, terms['interp'], terms['gen_x'])
                       + self.dist_weight * terms['dist'])
 
   def update(self, state, batch, key):
