@@ -177,9 +177,9 @@ def by_hand(setup):
     x, y = batch['image'], batch['attributes']
 
     def gen_loss(params):
-      gen = obj.generate_supervised(params, x, y, key)
-      codes, y_mix, unsupervised, (x_hat, x_unsup, x_mix) = (gen.codes, gen.y_mix,
-                                                             gen.unsupervised, gen.fakes)
+      gen = obj.generate(params, batch, key)
+      codes, y_mix, (unsupervised, _), (x_hat, x_unsup, x_mix) = (
+          gen.codes, gen.info['y_mix'], gen.extras, gen.fakes)
       # Eq. 3's unsupervised mix is config.mixer's, on a key of its own.
       unsup_error = jnp.max(jnp.abs(unsupervised - obj.mix(jax.random.split(key)[0], codes,
                                                            k=2)))
