@@ -121,14 +121,6 @@ class ACAI(base.Objective):
       return codes[::-1]
     return mixers.partners(key, codes, 2)[1]
 
-  def generate(self, params, x, alpha, partner_key):
-    """(f(x), g(f(x)), g(alpha f(x) + (1 - alpha) f(x_partner))); one decoder call."""
-    codes = self.encode(params, x)
-    partner = self.partner(partner_key, codes)
-    mixed = mixers.convex_mix(alpha, codes, partner)
-    x_hat, x_mix = jnp.split(self.decode(params, jnp.concatenate([codes, mixed])), 2)
-    return codes, x_hat, x_mix
-
   def critic_scores(self, state, batches, params=None, spectral=None, update=False):
     """The critic's (B,) outputs on each of `batches`, and its 'spectral' state after (None for
     ACAI's critic, which has none; base.Objective.spectral_forwards says how it advances)."""
@@ -144,7 +136,10 @@ class ACAI(base.Objective):
     x, cfg = batch['image'], self.config.acai
     alpha_key, partner_key = jax.random.split(key)
     alpha = self.sample_alpha(alpha_key, x.shape[0])
-    codes, x_hat, x_mix = self.generate(params, x, alpha, partner_key)
+    codes = self.encode(params, x)
+    mixed = mixers.convex_mix(alpha, codes, self.partner(partner_key, codes))
+    # g(f(x)) and g(alpha f(x) + (1 - alpha) f(x_partner)) from one decoder call.
+    x_hat, x_mix = jnp.split(self.decode(params, jnp.concatenate([codes, mixed])), 2)
     recon = losses.reconstruction(x, x_hat, cfg.recon)
     (scores,), spectral = self.critic_scores(state, [x_mix])  # Critic params are constants here.
     if self.variant == 'paper':

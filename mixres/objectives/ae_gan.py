@@ -50,8 +50,14 @@ class WithDiscriminator:
     return inputs
 
   def disc_logits(self, state, images, params=None, update_stats=False):
-    """D's logits; with update_stats also the new 'spectral' collection (one power iteration)."""
-    return self.apply_spectral('disc', state, images, params, update_stats)
+    """D's logits; with update_stats also the new 'spectral' collection (one power iteration).
+    params: default state.params['disc']."""
+    variables = {'params': state.params['disc'] if params is None else params,
+                 **state.collections['disc']}
+    if update_stats:
+      return self.networks['disc'].apply(variables, images, update_stats=True,
+                                         mutable=['spectral'])
+    return self.networks['disc'].apply(variables, images)
 
 
 class Generated(NamedTuple):
@@ -97,7 +103,7 @@ class AEGAN(WithDiscriminator, base.Objective):
 
   def extra_generator_loss(self, params, generated: Generated, outputs):
     """Generator terms beyond Eq. 2, given D's outputs on the fakes: (terms, metrics); the
-    terms are added to the loss in order (AMR: consistency)."""
+    terms are added to the loss in order, so each keeps its rounding (AMR: consistency)."""
     del params, generated, outputs
     return [], {}
 
@@ -117,9 +123,7 @@ class AEGAN(WithDiscriminator, base.Objective):
                                      self.reference_generator_forwards - len(gen.fakes))
     adversarial = sum(losses.gan_loss(self.gan_logits(out), 1.0) for out in outputs)
     terms, metrics = self.extra_generator_loss(params, gen, outputs)
-    loss = cfg.lam * recon + adversarial
-    for term in terms:
-      loss = loss + term
+    loss = sum(terms, cfg.lam * recon + adversarial)
     return loss, two_player.Played(
         codes=gen.codes, disc_inputs=gen.fakes, disc_state=spectral,
         metrics={'gen/loss': loss, 'gen/recon': recon, 'gen/adversarial': adversarial, **metrics})
@@ -130,9 +134,7 @@ class AEGAN(WithDiscriminator, base.Objective):
     real, *fake = (self.gan_logits(out) for out in outputs)
     gan = losses.gan_loss(real, 1.0) + sum(losses.gan_loss(f, 0.0) for f in fake)
     terms, metrics = self.extra_disc_loss(batch, outputs, gan)
-    loss = gan
-    for term in terms:
-      loss = loss + term
+    loss = sum(terms, gan)
     return loss, ({'disc': updated}, {
         'disc/loss': loss, 'disc/real_prob': jnp.mean(jax.nn.sigmoid(real)),
         'disc/recon_prob': jnp.mean(jax.nn.sigmoid(fake[0])), **metrics})

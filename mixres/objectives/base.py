@@ -141,17 +141,6 @@ class Objective(two_player.TwoPlayer):
     return state, {f'{group}/grad_norm': optax.global_norm(grads),
                    f'{group}/param_norm': optax.global_norm(new)}
 
-  def apply_spectral(self, name: str, state: TrainState, images: jax.Array, params=None,
-                     update_stats: bool = False):
-    """A spectral-norm network's outputs: its logits, or with update_stats (logits, its new
-    'spectral' collection) after one power iteration. params: default state.params[name]."""
-    variables = {'params': state.params[name] if params is None else params,
-                 **state.collections[name]}
-    if update_stats:
-      return self.networks[name].apply(variables, images, update_stats=True,
-                                       mutable=['spectral'])
-    return self.networks[name].apply(variables, images)
-
   def spectral_forwards(self, name: str, state: TrainState, batches: list[jax.Array],
                         params=None, collection=None, update: bool = False):
     """A spectral-norm network on each array of `batches`: (outputs, 'spectral' state after).
