@@ -91,7 +91,7 @@ def compare_interpolations(workdirs: Sequence[str], pairs: int = 4, steps: int =
   x = pipeline.to_model_input(np.stack([source[i]['image'] for i in range(2 * pairs)]))
   x1, x2 = x[:pairs], x[pairs:]
   p = np.linspace(0.0, 1.0, steps).reshape(-1, 1, 1, 1, 1)
-  rows, labels = [(1 - p) * x1[None] + p * x2[None]], ['pixel blend']
+  rows, labels = [mixers.convex_mix(p, x2[None], x1[None])], ['pixel blend']
   for workdir, (experiment, state) in zip(workdirs, runs):
     if experiment.image_shape != x.shape[1:]:
       raise ValueError(f'--compare: {workdir} trained on {experiment.image_shape} images, '

@@ -87,13 +87,6 @@ def test_embed_gives_one_probability_per_feature_map(setup):
   chex.assert_shape(obj.embed_logits(state.params, jnp.asarray(batch['attributes'])), (8, 16))
 
 
-def test_label_mixing_is_convex_per_example():
-  y1 = jnp.array([[1.0, 0.0, 1.0], [0.0, 1.0, 1.0]])
-  y2 = jnp.array([[0.0, 0.0, 1.0], [1.0, 1.0, 0.0]])
-  np.testing.assert_allclose(class_mixer.mix_labels(jnp.array([0.25, 1.0]), y1, y2),
-                             [[0.25, 0.0, 1.0], [0.0, 1.0, 1.0]])
-
-
 def test_batch_mix_pairs_codes_and_labels_with_one_partner(setup):
   """Code channel c of example i is i (h1) or its partner's index; y_mix mixes the same two."""
   _, experiment, state, _, _ = setup
@@ -184,9 +177,9 @@ def by_hand(setup):
     x, y = batch['image'], batch['attributes']
 
     def gen_loss(params):
-      gen = obj.generate_supervised(params, x, y, key)
-      codes, y_mix, unsupervised, (x_hat, x_unsup, x_mix) = (gen.codes, gen.y_mix,
-                                                             gen.unsupervised, gen.fakes)
+      gen = obj.generate(params, batch, key)
+      codes, y_mix, (unsupervised, _), (x_hat, x_unsup, x_mix) = (
+          gen.codes, gen.info['y_mix'], gen.extras, gen.fakes)
       # Eq. 3's unsupervised mix is config.mixer's, on a key of its own.
       unsup_error = jnp.max(jnp.abs(unsupervised - obj.mix(jax.random.split(key)[0], codes,
                                                            k=2)))

@@ -266,6 +266,53 @@ def test_bernoulli_channels_come_whole_from_one_source(rank, k):
   assert matches[chosen].all(), 'a channel does not come from the source its mask chose'
 
 
+# ----------------------------------------------------------------------------- convex_mix
+
+
+def test_convex_mix_broadcasts_alpha_over_any_rank():
+  """One weight per example over labels and images; a scalar; a mask shaped (B, 1, 1, C)."""
+  y1 = jnp.array([[1.0, 0.0, 1.0], [0.0, 1.0, 1.0]])
+  y2 = jnp.array([[0.0, 0.0, 1.0], [1.0, 1.0, 0.0]])
+  np.testing.assert_allclose(mixers.convex_mix(jnp.array([0.25, 1.0]), y1, y2),
+                             [[0.25, 0.0, 1.0], [0.0, 1.0, 1.0]])
+  a, b = _codes((2, 3, 3, 4)), _codes((2, 3, 3, 4), seed=1)
+  alpha = jnp.array([0.25, 0.75])
+  mixed = mixers.convex_mix(alpha, a, b)
+  for i in range(2):
+    np.testing.assert_array_equal(mixed[i], alpha[i] * a[i] + (1 - alpha[i]) * b[i])
+  np.testing.assert_array_equal(mixers.convex_mix(0.2, a, b), 0.2 * a + (1.0 - 0.2) * b)
+  mask = jnp.array([[1.0, 0.0, 1.0, 0.0], [0.0, 0.0, 1.0, 1.0]]).reshape(2, 1, 1, 4)
+  np.testing.assert_array_equal(mixers.convex_mix(mask, a, b), jnp.where(mask > 0, a, b))
+
+
+def test_convex_mix_ends_exact_and_the_rounding_of_its_form():
+  """alpha = 1 gives a and 0 gives b exactly; the form is alpha a + (1 - alpha) b bit for bit,
+  compiled too, where XLA fuses a product into the add by operand order (b + alpha (a - b)
+  and (1 - alpha) b + alpha a round differently), so callers' numbers did not move."""
+  a, b = _codes((4096, 5)), _codes((4096, 5), seed=1)
+  np.testing.assert_array_equal(mixers.convex_mix(jnp.ones(4096), a, b), a)
+  np.testing.assert_array_equal(mixers.convex_mix(jnp.zeros(4096), a, b), b)
+  alpha = jax.random.uniform(jax.random.PRNGKey(2), (4096,))
+  by_hand = lambda alpha, a, b: alpha[:, None] * a + (1 - alpha[:, None]) * b
+  np.testing.assert_array_equal(mixers.convex_mix(alpha, a, b), by_hand(alpha, a, b))
+  np.testing.assert_array_equal(jax.jit(mixers.convex_mix)(alpha, a, b),
+                                jax.jit(by_hand)(alpha, a, b))
+  w = alpha[:, None]
+  assert np.any(np.asarray(mixers.convex_mix(alpha, a, b)) != np.asarray(b + w * (a - b)))
+
+
+def test_convex_mix_keeps_numpy_in_numpy():
+  """Evaluators mix host arrays (few_shot, the pixel blend): no device round trip, same bits."""
+  rng = np.random.default_rng(0)
+  a, b = rng.normal(size=(6, 2, 2)).astype(np.float32), rng.normal(size=(6, 2, 2)).astype(
+      np.float32)
+  alpha = rng.uniform(size=6).astype(np.float32)
+  mixed = mixers.convex_mix(alpha, a, b)
+  assert isinstance(mixed, np.ndarray) and mixed.dtype == np.float32
+  w = alpha[:, None, None]
+  np.testing.assert_array_equal(mixed, w * a + (1 - w) * b)
+
+
 # ----------------------------------------------------------------------------- interpolation
 
 

@@ -171,7 +171,7 @@ def _gen_loss_fn(obj, state, data):
   key = jax.random.fold_in(state.rng, state.step)
 
   def loss(params):
-    _, _, fakes = obj.generate(params, data['image'], key)
+    fakes = obj.generate(params, data, key).fakes
     adversarial = sum(losses.gan_loss(obj.disc_logits(state, f), 1.0) for f in fakes)
     return obj.config.lam * losses.reconstruction(data['image'], fakes[0], 'l1') + adversarial, 0
   return loss

@@ -22,6 +22,7 @@ import ml_collections
 import numpy as np
 
 from mixres import config_checks as cc
+from mixres import mixers
 from mixres.data import pipeline
 from mixres.data import procedural
 from mixres.data import sources
@@ -94,8 +95,7 @@ class FewShot:
     encode = functools.partial(self._encode, params)
     first = frechet.map_batches(encode, self.views[:, 0], batch_size=self.batch_size)
     second = frechet.map_batches(encode, self.views[:, 1], batch_size=self.batch_size)
-    weight = self.alpha.reshape((-1,) + (1,) * (first.ndim - 1))
-    codes = weight * first + (1.0 - weight) * second
+    codes = mixers.convex_mix(self.alpha, first, second)
     return frechet.map_batches(functools.partial(self._decode, params), codes,
                                batch_size=self.batch_size)
 

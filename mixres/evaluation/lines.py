@@ -115,6 +115,7 @@ class LinesInterpolation:
     def decode_paths(params, x_a, x_b):
       z_a, z_b = objective.encode(params, x_a), objective.encode(params, x_b)
       w = weights.reshape(-1, 1, *([1] * (z_a.ndim - 1)))
+      # As mixers.interpolation_path writes it, for its reason (not convex_mix(w, z_b, z_a)).
       path = (1.0 - w) * z_a[None] + w * z_b[None]  # (S, P, ...)
       decoded = objective.decode(params, path.reshape(-1, *z_a.shape[1:]))
       return decoded.reshape(NUM_STEPS, len(x_a), *decoded.shape[1:]).swapaxes(0, 1)

@@ -16,6 +16,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from mixres import mixers
 from mixres.data import procedural
 
 BLUE, ORANGE = (31, 119, 180), (255, 127, 14)
@@ -69,8 +70,7 @@ class ToyMixes:
 
     def decode_mixes(params, points, first, second, alpha):
       codes = objective.encode(params, points)
-      a = alpha.reshape(-1, *([1] * (codes.ndim - 1)))
-      mixed = a * codes[first] + (1.0 - a) * codes[second]
+      mixed = mixers.convex_mix(alpha, codes[first], codes[second])
       return objective.decode(params, mixed), objective.decode(params, codes)
 
     self._decode = jax.jit(decode_mixes)

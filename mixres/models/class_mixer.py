@@ -30,6 +30,8 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from mixres import mixers
+
 MASKS = ('sample', 'relaxed', 'soft')
 
 
@@ -79,13 +81,7 @@ def mask(key: jax.Array, logits: jax.Array, mode: str, temperature: float = 0.5)
 def apply_mask(m: jax.Array, h1: jax.Array, h2: jax.Array) -> jax.Array:
   """m h1 + (1 - m) h2, the mask (B, C) broadcast over the middle (spatial) axes of (B, ..., C)."""
   m = m.reshape((m.shape[0],) + (1,) * (h1.ndim - 2) + (m.shape[-1],)).astype(h1.dtype)
-  return m * h1 + (1 - m) * h2
-
-
-def mix_labels(alpha: jax.Array, y1: jax.Array, y2: jax.Array) -> jax.Array:
-  """y_mix = alpha y1 + (1 - alpha) y2, one alpha (B,) per example."""
-  alpha = alpha.reshape((-1,) + (1,) * (y1.ndim - 1))
-  return alpha * y1 + (1 - alpha) * y2
+  return mixers.convex_mix(m, h1, h2)
 
 
 def crossover_labels(key: jax.Array, y1: jax.Array, y2: jax.Array) -> jax.Array:

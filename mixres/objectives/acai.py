@@ -41,6 +41,7 @@ from mixres import models
 from mixres.objectives import ae_gan
 from mixres.objectives import base
 from mixres.objectives import losses
+from mixres.objectives import two_player
 
 VARIANTS = ('paper', 'amr')
 CRITICS = ('encoder', 'spectral')
@@ -71,8 +72,9 @@ class ACAI(base.Objective):
   """Autoencoder + critic on decoded mixes; see the module docstring for the two variants."""
 
   groups = {'generator': ('encoder', 'decoder'), 'critic': ('critic',)}
+  players = ('generator', 'critic')
+  # 'per_forward': G's half runs the critic once, on the mix, every step, as acai_f3.py does.
   spectral_updates = ('per_step', 'per_forward')
-  reference_generator_forwards = 1  # acai_f3.py: the critic sees only the mix in G's half.
 
   def __init__(self, config, image_shape):
     cfg = config.acai
@@ -119,15 +121,6 @@ class ACAI(base.Objective):
       return codes[::-1]
     return mixers.partners(key, codes, 2)[1]
 
-  def generate(self, params, x, alpha, partner_key):
-    """(f(x), g(f(x)), g(alpha f(x) + (1 - alpha) f(x_partner))); one decoder call."""
-    codes = self.encode(params, x)
-    partner = self.partner(partner_key, codes)
-    a = alpha.reshape((-1,) + (1,) * (codes.ndim - 1))
-    mixed = a * codes + (1.0 - a) * partner
-    x_hat, x_mix = jnp.split(self.decode(params, jnp.concatenate([codes, mixed])), 2)
-    return codes, x_hat, x_mix
-
   def critic_scores(self, state, batches, params=None, spectral=None, update=False):
     """The critic's (B,) outputs on each of `batches`, and its 'spectral' state after (None for
     ACAI's critic, which has none; base.Objective.spectral_forwards says how it advances)."""
@@ -137,64 +130,43 @@ class ACAI(base.Objective):
     scores = self.networks['critic'].apply({'params': params}, jnp.concatenate(batches))
     return jnp.split(scores, len(batches)), None
 
-  # The step --------------------------------------------------------------------------------------
+  # The losses ------------------------------------------------------------------------------------
 
-  def update(self, state, batch, key, update_generator: bool = True):
+  def generator_loss(self, params, state, batch, key):
     x, cfg = batch['image'], self.config.acai
     alpha_key, partner_key = jax.random.split(key)
     alpha = self.sample_alpha(alpha_key, x.shape[0])
-    gen_params = self.group_params(state.params, 'generator')
-    metrics, spectral, forwards = {}, state.collections.get('critic'), 0
-
-    if update_generator:
-      def gen_loss(params):
-        codes, x_hat, x_mix = self.generate(params, x, alpha, partner_key)
-        recon = losses.reconstruction(x, x_hat, cfg.recon)
-        # Critic params are constants here.
-        (scores,), spectral = self.critic_scores(state, [x_mix])
-        if self.variant == 'paper':
-          adversarial = jnp.mean(jnp.square(scores))
-          loss = recon + cfg.lam * adversarial
-        else:
-          adversarial = losses.gan_loss(scores, 0.0)
-          loss = self.config.lam * recon + adversarial
-        return loss, (codes, x_hat, x_mix, spectral, {'gen/loss': loss, 'gen/recon': recon,
-                                                       'gen/adversarial': adversarial})
-
-      (_, (codes, x_hat, x_mix, spectral, gen_metrics)), grads = jax.value_and_grad(
-          gen_loss, has_aux=True)(gen_params)
-      state, opt_metrics = self.apply_gradients(state, 'generator', grads)
-      metrics.update(gen_metrics, **opt_metrics)
-      forwards = 1
+    codes = self.encode(params, x)
+    mixed = mixers.convex_mix(alpha, codes, self.partner(partner_key, codes))
+    # g(f(x)) and g(alpha f(x) + (1 - alpha) f(x_partner)) from one decoder call.
+    x_hat, x_mix = jnp.split(self.decode(params, jnp.concatenate([codes, mixed])), 2)
+    recon = losses.reconstruction(x, x_hat, cfg.recon)
+    (scores,), spectral = self.critic_scores(state, [x_mix])  # Critic params are constants here.
+    if self.variant == 'paper':
+      adversarial = jnp.mean(jnp.square(scores))
+      loss = recon + cfg.lam * adversarial
     else:
-      codes, x_hat, x_mix = self.generate(gen_params, x, alpha, partner_key)
-    if spectral is not None:
-      spectral = self.advance_spectral('critic', state.params['critic'], spectral,
-                                       self.reference_generator_forwards - forwards)
+      adversarial = losses.gan_loss(scores, 0.0)
+      loss = self.config.lam * recon + adversarial
+    return loss, two_player.Played(
+        codes=codes, disc_inputs=(x_hat, x_mix, alpha), disc_state=spectral,
+        metrics={'gen/loss': loss, 'gen/recon': recon, 'gen/adversarial': adversarial})
 
-    # The critic judges the generator's outputs as constants: its loss never reaches G.
-    x_hat, x_mix = jax.lax.stop_gradient(x_hat), jax.lax.stop_gradient(x_mix)
-
-    def critic_loss(params):
-      if self.variant == 'paper':
-        blend = cfg.gamma * x + (1.0 - cfg.gamma) * x_hat
-        (on_mix, on_real), updated = self.critic_scores(state, [x_mix, blend], params,
-                                                        spectral, update=True)
-        mix_term = jnp.mean(jnp.square(on_mix - alpha))
-        real_term = jnp.mean(jnp.square(on_real))
-      else:
-        (on_real, on_recon, on_mix), updated = self.critic_scores(
-            state, [x, x_hat, x_mix], params, spectral, update=True)
-        mix_term = jnp.mean(optax.sigmoid_binary_cross_entropy(on_mix, mix_target(alpha)))
-        real_term = losses.gan_loss(on_real, 0.0) + losses.gan_loss(on_recon, 0.0)
-      loss = mix_term + real_term
-      return loss, (updated, {'critic/loss': loss, 'critic/mix': mix_term,
-                              'critic/real': real_term})
-
-    (_, (updated, critic_metrics)), grads = jax.value_and_grad(critic_loss, has_aux=True)(
-        state.params['critic'])
-    state, opt_metrics = self.apply_gradients(state, 'critic', {'critic': grads})
-    if updated is not None:  # Spectral norm's power-iteration vectors.
-      state = state.replace(collections={**state.collections, 'critic': updated})
-    metrics.update(critic_metrics, **opt_metrics)
-    return state, metrics, codes
+  def discriminator_loss(self, params, state, batch, played, key):
+    x, cfg, (x_hat, x_mix, alpha) = batch['image'], self.config.acai, played.disc_inputs
+    params, spectral = params['critic'], played.disc_state
+    if self.variant == 'paper':
+      blend = mixers.convex_mix(cfg.gamma, x, x_hat)
+      (on_mix, on_real), updated = self.critic_scores(state, [x_mix, blend], params, spectral,
+                                                      update=True)
+      mix_term = jnp.mean(jnp.square(on_mix - alpha))
+      real_term = jnp.mean(jnp.square(on_real))
+    else:
+      (on_real, on_recon, on_mix), updated = self.critic_scores(
+          state, [x, x_hat, x_mix], params, spectral, update=True)
+      mix_term = jnp.mean(optax.sigmoid_binary_cross_entropy(on_mix, mix_target(alpha)))
+      real_term = losses.gan_loss(on_real, 0.0) + losses.gan_loss(on_recon, 0.0)
+    loss = mix_term + real_term
+    # ACAI's critic has no collection; the spectral one's power-iteration vectors move.
+    return loss, ({} if updated is None else {'critic': updated},
+                  {'critic/loss': loss, 'critic/mix': mix_term, 'critic/real': real_term})

@@ -19,6 +19,7 @@ import jax.numpy as jnp
 from mixres import config_checks as cc
 from mixres.objectives import base
 from mixres.objectives import losses
+from mixres.objectives import two_player
 
 
 class AE(base.Objective):
@@ -32,26 +33,20 @@ class AE(base.Objective):
     cc.check_nonnegative(config, 'ae.noise', why='the input noise std')
     super().__init__(config, image_shape)
 
-  def update(self, state, batch, key):
+  def generator_loss(self, params, state, batch, key):
     x, cfg = batch['image'], self.config.ae
     noise_key, dropout_key = jax.random.split(key)
     # Corruptions are traced only when on, so the defaults compile the plain AE's exact step.
     inputs = x + cfg.noise * jax.random.normal(noise_key, x.shape, x.dtype) if cfg.noise else x
-
-    def loss_fn(params):
-      codes, collections = self.forward('encoder', params, state.collections, inputs, train=True)
-      decoded = codes
-      if cfg.dropout:
-        keep = jax.random.bernoulli(dropout_key, 1.0 - cfg.dropout, codes.shape)
-        decoded = jnp.where(keep, codes / (1.0 - cfg.dropout), 0.0)
-      decoded, collections = self.forward('decoder', params, collections, decoded, train=True)
-      return losses.reconstruction(x, decoded, self.config.recon), (codes, collections)
-
-    params = self.group_params(state.params, 'generator')
-    (loss, (codes, collections)), grads = jax.value_and_grad(loss_fn, has_aux=True)(params)
+    codes, collections = self.forward('encoder', params, state.collections, inputs, train=True)
+    decoded = codes
+    if cfg.dropout:
+      keep = jax.random.bernoulli(dropout_key, 1.0 - cfg.dropout, codes.shape)
+      decoded = jnp.where(keep, codes / (1.0 - cfg.dropout), 0.0)
+    decoded, collections = self.forward('decoder', params, collections, decoded, train=True)
+    loss = losses.reconstruction(x, decoded, self.config.recon)
     if cfg.noise or any(base.BATCH_STATS in c for c in state.collections.values()):
       # The probe reads the clean code as evaluation will: with BatchNorm, by the averages.
       codes = self.encode(self.inference_params(state), x)
-    state, metrics = self.apply_gradients(state, 'generator', grads)
-    state = state.replace(collections=collections)
-    return state, {'gen/recon': loss, **metrics}, codes
+    return loss, two_player.Played(codes=codes, metrics={'gen/recon': loss},
+                                   collections=collections)

@@ -1,17 +1,21 @@
 """AE+GAN (Eq. 2 of the AMR paper): reconstructions must also fool a spectral-norm discriminator.
 
-Subclasses (AMR) add more codes to decode, e.g. mixes, through `extra_codes`; every decoded
-image beyond the reconstruction is another "fake" for D, with the same JS-GAN terms.
+Subclasses extend it through hooks: `extra_codes` adds codes to decode (AMR: the mixes), and
+every decoded image beyond the reconstruction is another "fake" for D, with the same JS-GAN
+terms; `generate` may make them otherwise (supervised AMR: a class mix too), `gan_logits` picks
+the real-or-fake logits out of D's outputs, and `extra_generator_loss` / `extra_disc_loss` add
+terms to either loss.
 
-Schedule (reference code): D is updated every step, G every `config.gen_every`-th step. Both use
-the parameters from before the step, which equals the reference order (G step, then D step on
-the detached outputs of the same forward pass).
+Schedule (reference code): D is updated every step, G every `config.gen_every`-th step, both
+from the parameters before the step (two_player.TwoPlayer, the update every objective shares).
 
 With config.model.spectral_updates='per_forward' D's power iteration advances once per D forward
 of the reference step (models/swapgan.py:206-262): two in the generator's half, on g(f(x)) and on
 the mix, every step whether G updates or not, and also for AE+GAN (its `--disable_mix` drops
 the mix's loss, not its forward); then one for each of D's inputs x, g(f(x)) [, mix].
 """
+
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -20,6 +24,7 @@ from mixres import config_checks as cc
 from mixres import models
 from mixres.objectives import base
 from mixres.objectives import losses
+from mixres.objectives import two_player
 
 
 def check_generator_schedule(config) -> None:
@@ -45,15 +50,30 @@ class WithDiscriminator:
     return inputs
 
   def disc_logits(self, state, images, params=None, update_stats=False):
-    """D's logits; with update_stats also the new 'spectral' collection (one power iteration)."""
-    return self.apply_spectral('disc', state, images, params, update_stats)
+    """D's logits; with update_stats also the new 'spectral' collection (one power iteration).
+    params: default state.params['disc']."""
+    variables = {'params': state.params['disc'] if params is None else params,
+                 **state.collections['disc']}
+    if update_stats:
+      return self.networks['disc'].apply(variables, images, update_stats=True,
+                                         mutable=['spectral'])
+    return self.networks['disc'].apply(variables, images)
+
+
+class Generated(NamedTuple):
+  """What the generator makes of a batch in one step."""
+  codes: jax.Array  # f(x)
+  extras: list  # the codes decoded besides f(x) (AMR: its mixes)
+  fakes: list  # [g(f(x)), *g(extras)], from one decoder call: D judges each as fake
+  info: dict = {}  # what else a subclass's loss terms read (supervised AMR: y_mix, p)
 
 
 class AEGAN(WithDiscriminator, base.Objective):
   """min_F lam*recon + BCE(D(x_hat), 1); min_D BCE(D(x), 1) + BCE(D(x_hat), 0)."""
 
   spectral_updates = ('per_step', 'per_forward')
-  # D forwards in the reference generator half (swapgan.py:209-214): reconstruction and mix.
+  # D forwards in the reference generator half (swapgan.py:209-214): reconstruction and mix,
+  # also where there is no mix loss; G's half runs them on every step.
   reference_generator_forwards = 2
 
   def __init__(self, config, image_shape):
@@ -70,60 +90,51 @@ class AEGAN(WithDiscriminator, base.Objective):
     del codes, key
     return []
 
-  def extra_generator_loss(self, params, extra_codes, extra_images):
-    """Additional generator terms (AMR: consistency); returns (loss, metrics)."""
-    del params, extra_codes, extra_images
-    return 0.0, {}
-
-  # The step --------------------------------------------------------------------------------------
-
-  def generate(self, params, x, key):
+  def generate(self, params, batch, key) -> Generated:
     """f(x), the extra codes, and the decoded [x_hat, *extra images]; one decoder call."""
-    codes = self.encode(params, x)
+    codes = self.encode(params, batch['image'])
     extras = self.extra_codes(codes, key)
     decoded = self.decode(params, jnp.concatenate([codes, *extras]))
-    return codes, extras, jnp.split(decoded, 1 + len(extras))
+    return Generated(codes, extras, jnp.split(decoded, 1 + len(extras)))
 
-  def update(self, state, batch, key, update_generator: bool = True):
+  def gan_logits(self, outputs):
+    """D's real-or-fake logits among its outputs (supervised AMR's D also classifies)."""
+    return outputs
+
+  def extra_generator_loss(self, params, generated: Generated, outputs):
+    """Generator terms beyond Eq. 2, given D's outputs on the fakes: (terms, metrics); the
+    terms are added to the loss in order, so each keeps its rounding (AMR: consistency)."""
+    del params, generated, outputs
+    return [], {}
+
+  def extra_disc_loss(self, batch, outputs, gan):
+    """D's terms beyond the GAN loss `gan`, given its outputs on [x, *fakes]: (terms, metrics)."""
+    del batch, outputs, gan
+    return [], {}
+
+  # The losses ------------------------------------------------------------------------------------
+
+  def generator_loss(self, params, state, batch, key):
     x, cfg = batch['image'], self.config
-    gen_params = self.group_params(state.params, 'generator')
-    metrics, spectral, forwards = {}, state.collections['disc'], 0
-
-    if update_generator:
-      def gen_loss(params):
-        codes, extras, fakes = self.generate(params, x, key)
-        recon = losses.reconstruction(x, fakes[0], cfg.recon)
-        logits, spectral = self.spectral_forwards('disc', state, fakes)  # D's params: constants.
-        adversarial = sum(losses.gan_loss(fake, 1.0) for fake in logits)
-        extra, extra_metrics = self.extra_generator_loss(params, extras, fakes[1:])
-        loss = cfg.lam * recon + adversarial + extra
-        return loss, (codes, fakes, spectral, {'gen/loss': loss, 'gen/recon': recon,
-                                               'gen/adversarial': adversarial, **extra_metrics})
-
-      (_, (codes, fakes, spectral, gen_metrics)), grads = jax.value_and_grad(
-          gen_loss, has_aux=True)(gen_params)
-      state, opt_metrics = self.apply_gradients(state, 'generator', grads)
-      metrics.update(gen_metrics, **opt_metrics)
-      forwards = len(fakes)
-    else:
-      codes, _, fakes = self.generate(gen_params, x, key)
+    gen = self.generate(params, batch, key)
+    recon = losses.reconstruction(x, gen.fakes[0], cfg.recon)
+    outputs, spectral = self.spectral_forwards('disc', state, gen.fakes)  # D's params: constants.
     spectral = self.advance_spectral('disc', state.params['disc'], spectral,
-                                     self.reference_generator_forwards - forwards)
+                                     self.reference_generator_forwards - len(gen.fakes))
+    adversarial = sum(losses.gan_loss(self.gan_logits(out), 1.0) for out in outputs)
+    terms, metrics = self.extra_generator_loss(params, gen, outputs)
+    loss = sum(terms, cfg.lam * recon + adversarial)
+    return loss, two_player.Played(
+        codes=gen.codes, disc_inputs=gen.fakes, disc_state=spectral,
+        metrics={'gen/loss': loss, 'gen/recon': recon, 'gen/adversarial': adversarial, **metrics})
 
-    # D judges the generator's outputs as constants: its loss never reaches G.
-    fakes = [jax.lax.stop_gradient(f) for f in fakes]
-
-    def disc_loss(params):
-      logits, updated = self.spectral_forwards('disc', state, [x, *fakes], params, spectral,
-                                               update=True)
-      real, *fake = logits
-      loss = losses.gan_loss(real, 1.0) + sum(losses.gan_loss(f, 0.0) for f in fake)
-      return loss, (updated, {'disc/loss': loss, 'disc/real_prob': jnp.mean(jax.nn.sigmoid(real)),
-                              'disc/recon_prob': jnp.mean(jax.nn.sigmoid(fake[0]))})
-
-    (_, (updated, disc_metrics)), grads = jax.value_and_grad(disc_loss, has_aux=True)(
-        state.params['disc'])
-    state, opt_metrics = self.apply_gradients(state, 'disc', {'disc': grads})
-    state = state.replace(collections={**state.collections, 'disc': updated})
-    metrics.update(disc_metrics, **opt_metrics)
-    return state, metrics, codes
+  def discriminator_loss(self, params, state, batch, played, key):
+    outputs, updated = self.spectral_forwards('disc', state, [batch['image'], *played.disc_inputs],
+                                              params['disc'], played.disc_state, update=True)
+    real, *fake = (self.gan_logits(out) for out in outputs)
+    gan = losses.gan_loss(real, 1.0) + sum(losses.gan_loss(f, 0.0) for f in fake)
+    terms, metrics = self.extra_disc_loss(batch, outputs, gan)
+    loss = sum(terms, gan)
+    return loss, ({'disc': updated}, {
+        'disc/loss': loss, 'disc/real_prob': jnp.mean(jax.nn.sigmoid(real)),
+        'disc/recon_prob': jnp.mean(jax.nn.sigmoid(fake[0])), **metrics})

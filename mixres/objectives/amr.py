@@ -26,9 +26,10 @@ class AMR(ae_gan.AEGAN):
   def extra_codes(self, codes, key):
     return [self.mix(key, codes, **self.mix_params)]
 
-  def extra_generator_loss(self, params, extra_codes, extra_images):
+  def extra_generator_loss(self, params, generated, outputs):
+    """beta recon(h_mix, f(g(h_mix))) on the first mix (supervised AMR's is Eq. 3's)."""
     if not self.config.beta:
-      return 0.0, {}
-    (mixed,), (decoded,) = extra_codes, extra_images
+      return [], {}
+    mixed, decoded = generated.extras[0], generated.fakes[1]
     consistency = losses.reconstruction(mixed, self.encode(params, decoded), self.config.recon)
-    return self.config.beta * consistency, {'gen/consistency': consistency}
+    return [self.config.beta * consistency], {'gen/consistency': consistency}

@@ -19,7 +19,9 @@ add:
 w = config.supervised.cls_weight (the paper: 1), cls = losses.attribute_loss, sigmoid BCE on
 binary attributes or softmax CE on classes (config.supervised.classifier). D's classifier
 learns from real images only, so it is the judge of the mixes' attributes and G cannot teach it
-to read them off fakes.
+to read them off fakes. The class is AMR through its hooks (ae_gan.py): `generate` adds the
+class mix to the fakes, `gan_logits` reads D's real-or-fake head, and `extra_generator_loss` /
+`extra_disc_loss` add the terms above.
 
 config.supervised.variant = 'reference' is the authors' supervised loop instead (AUDIT.md A13;
 `swapgan.py:383-462` at commit 8187d92 of christopher-beckham/amr, the class mixer at
@@ -39,8 +41,6 @@ It needs mask='soft', classifier='sigmoid' (their BCE head, swapgan.py:419, 459)
 k-way classes refuse supervised mixing: threegan.py:17-18, kgan.py:15-16).
 """
 
-from typing import NamedTuple
-
 import jax
 import jax.numpy as jnp
 
@@ -49,22 +49,13 @@ from mixres import mixers
 from mixres.data import sources
 from mixres.models import auxiliary
 from mixres.models import class_mixer
+from mixres.objectives import ae_gan
 from mixres.objectives import amr
 from mixres.objectives import base
 from mixres.objectives import losses
 
 
 VARIANTS = ('paper', 'reference')
-
-
-class Generated(NamedTuple):
-  """What the generator makes of a batch in one step."""
-  codes: jax.Array  # f(x)
-  y_mix: jax.Array  # (B, A) the attributes the class mix is asked for
-  p: jax.Array  # (B, C) embed's Bernoulli parameters (the 'reference' variant's mask itself)
-  unsupervised: jax.Array  # Eq. 3's Mix(f(x), f(x'))
-  mixed: jax.Array  # Mix_sup(f(x1), f(x2), y_mix)
-  fakes: list  # [g(f(x)), g(unsupervised), g(mixed)]
 
 
 def _check_config(config) -> None:
@@ -95,7 +86,8 @@ class SupervisedAMR(amr.AMR):
   """AMR + a learned class mixer whose decoded mixes D's auxiliary classifier must agree with."""
 
   groups = {'generator': ('encoder', 'decoder', 'class_mixer'), 'disc': ('disc',)}
-  # Its own update below does not count the reference's D forwards (no table runs this loop).
+  # The reference's supervised loop runs D otherwise; its forwards are not counted (no table
+  # runs that loop).
   spectral_updates = ('per_step',)
 
   def __init__(self, config, image_shape):
@@ -164,7 +156,7 @@ class SupervisedAMR(amr.AMR):
     # codes and labels are paired alike.
     h1, h2 = mixers.partners(perm_key, codes, 2)
     y1, y2 = mixers.partners(perm_key, y, 2)
-    y_mix = class_mixer.mix_labels(jax.random.uniform(alpha_key, (codes.shape[0],)), y1, y2)
+    y_mix = mixers.convex_mix(jax.random.uniform(alpha_key, (codes.shape[0],)), y1, y2)
     mixed, p = self.class_mix(params, h1, h2, y_mix, mask_key)
     return mixed, y_mix, p
 
@@ -188,87 +180,57 @@ class SupervisedAMR(amr.AMR):
       mixed, y_mix, p = self.mix_batch(params, codes, y, supervised_key)
     return unsupervised, mixed, y_mix, p
 
-  # The step --------------------------------------------------------------------------------------
+  # AMR's hooks ----------------------------------------------------------------------------------
 
-  def generate_supervised(self, params, x, y, key) -> Generated:
+  def generate(self, params, batch, key) -> ae_gan.Generated:
     """f(x), both mixes, and the decoded [x_hat, g(unsupervised), g(class mix)] from one
-    decoder call."""
-    codes = self.encode(params, x)
-    unsupervised, mixed, y_mix, p = self.mixes(params, codes, y, key)
+    decoder call; info: y_mix and p."""
+    codes = self.encode(params, batch['image'])
+    unsupervised, mixed, y_mix, p = self.mixes(params, codes, self.attributes(batch), key)
     decoded = self.decode(params, jnp.concatenate([codes, unsupervised, mixed]))
-    return Generated(codes, y_mix, p, unsupervised, mixed, jnp.split(decoded, 3))
+    return ae_gan.Generated(codes, [unsupervised, mixed], jnp.split(decoded, 3),
+                            {'y_mix': y_mix, 'p': p})
 
-  def reference_generator_terms(self, params, generated: Generated):
+  def gan_logits(self, outputs):
+    return outputs[0]  # D's outputs: (real-or-fake logits, attribute logits).
+
+  def extra_generator_loss(self, params, generated, outputs):
+    """w cls(D_cls(g(class mix)), y_mix), Eq. 3's consistency on the unsupervised mix, and the
+    'reference' variant's own terms."""
+    sup, y_mix = self.config.supervised, generated.info['y_mix']
+    cls_mix = outputs[2][1]
+    cls = losses.attribute_loss(cls_mix, y_mix, sup.classifier)
+    consistency, consistency_metrics = super().extra_generator_loss(params, generated, outputs)
+    terms = [sup.cls_weight * cls, *consistency]
+    metrics = {'gen/cls': cls, 'gen/mask_mean': jnp.mean(generated.info['p']),
+               **consistency_metrics,
+               'gen/mix_cls_accuracy': losses.attribute_accuracy(cls_mix, y_mix, sup.classifier)}
+    if self.reference:
+      reference_loss, reference_metrics = self.reference_generator_terms(params, generated)
+      terms.append(reference_loss)
+      metrics.update(reference_metrics)
+    return terms, metrics
+
+  def reference_generator_terms(self, params, generated: ae_gan.Generated):
     """The 'reference' variant's extra G loss: mask prior and the class mix's consistency."""
     cfg = self.config
-    prior = class_mixer.mask_count_prior(generated.p)  # The soft mask m is p.
+    prior = class_mixer.mask_count_prior(generated.info['p'])  # The soft mask m is p.
     loss, metrics = cfg.supervised.mask_prior * prior, {'gen/mask_prior': prior}
     if cfg.beta:
       consistency = losses.reconstruction(
-          generated.mixed, self.encode(params, generated.fakes[2]), cfg.recon)
+          generated.extras[1], self.encode(params, generated.fakes[2]), cfg.recon)
       loss += cfg.beta * consistency
       metrics['gen/consistency_sup'] = consistency
     return loss, metrics
 
-  def update(self, state, batch, key, update_generator: bool = True):
-    x, cfg, sup = batch['image'], self.config, self.config.supervised
-    y = self.attributes(batch)
-    gen_params = self.group_params(state.params, 'generator')
-    metrics = {}
-
-    if update_generator:
-      def gen_loss(params):
-        gen = self.generate_supervised(params, x, y, key)
-        fakes, y_mix = gen.fakes, gen.y_mix
-        recon = losses.reconstruction(x, fakes[0], cfg.recon)
-        logits, cls_logits = self.disc_logits(state, jnp.concatenate(fakes))
-        cls_mix = jnp.split(cls_logits, 3)[2]
-        adversarial = sum(losses.gan_loss(fake, 1.0) for fake in jnp.split(logits, 3))
-        cls = losses.attribute_loss(cls_mix, y_mix, sup.classifier)
-        consistency, extra_metrics = self.extra_generator_loss(params, [gen.unsupervised],
-                                                               [fakes[1]])
-        loss = cfg.lam * recon + adversarial + sup.cls_weight * cls + consistency
-        if self.reference:
-          reference_loss, reference_metrics = self.reference_generator_terms(params, gen)
-          loss += reference_loss
-          extra_metrics.update(reference_metrics)
-        return loss, (gen.codes, fakes, {
-            'gen/loss': loss, 'gen/recon': recon, 'gen/adversarial': adversarial,
-            'gen/cls': cls, 'gen/mask_mean': jnp.mean(gen.p), **extra_metrics,
-            'gen/mix_cls_accuracy': losses.attribute_accuracy(cls_mix, y_mix, sup.classifier)})
-
-      (_, (codes, fakes, gen_metrics)), grads = jax.value_and_grad(gen_loss, has_aux=True)(
-          gen_params)
-      state, opt_metrics = self.apply_gradients(state, 'generator', grads)
-      metrics.update(gen_metrics, **opt_metrics)
-    else:
-      gen = self.generate_supervised(gen_params, x, y, key)
-      codes, fakes = gen.codes, gen.fakes
-
-    # D judges the generator's outputs as constants: its loss never reaches G or embed.
-    fakes = [jax.lax.stop_gradient(f) for f in fakes]
-
-    def disc_loss(params):
-      (logits, cls_logits), updated = self.disc_logits(state, jnp.concatenate([x, *fakes]),
-                                                       params, update_stats=True)
-      real, on_recon, on_unsupervised, on_mix = jnp.split(logits, 4)
-      cls_real = jnp.split(cls_logits, 4)[0]
-      gan = (losses.gan_loss(real, 1.0) + losses.gan_loss(on_recon, 0.0)
-             + losses.gan_loss(on_unsupervised, 0.0) + losses.gan_loss(on_mix, 0.0))
-      cls = losses.attribute_loss(cls_real, y, sup.classifier)
-      # The reference weights D's term by 1 and only G's by cls (swapgan.py:425, 459-460).
-      loss = gan + (1.0 if self.reference else sup.cls_weight) * cls
-      return loss, (updated, {
-          'disc/loss': loss, 'disc/gan': gan, 'disc/cls': cls,
-          'disc/cls_accuracy': losses.attribute_accuracy(cls_real, y, sup.classifier),
-          'disc/real_prob': jnp.mean(jax.nn.sigmoid(real)),
-          'disc/recon_prob': jnp.mean(jax.nn.sigmoid(on_recon)),
-          'disc/unsupervised_mix_prob': jnp.mean(jax.nn.sigmoid(on_unsupervised)),
-          'disc/mix_prob': jnp.mean(jax.nn.sigmoid(on_mix))})
-
-    (_, (updated, disc_metrics)), grads = jax.value_and_grad(disc_loss, has_aux=True)(
-        state.params['disc'])
-    state, opt_metrics = self.apply_gradients(state, 'disc', {'disc': grads})
-    state = state.replace(collections={**state.collections, 'disc': updated})
-    metrics.update(disc_metrics, **opt_metrics)
-    return state, metrics, codes
+  def extra_disc_loss(self, batch, outputs, gan):
+    """cls(D_cls(x), y) on real images only, weighted by cls_weight ('paper') or 1."""
+    sup, y = self.config.supervised, self.attributes(batch)
+    cls_real = outputs[0][1]
+    cls = losses.attribute_loss(cls_real, y, sup.classifier)
+    # The reference weights D's term by 1 and only G's by cls (swapgan.py:425, 459-460).
+    return [(1.0 if self.reference else sup.cls_weight) * cls], {
+        'disc/gan': gan, 'disc/cls': cls,
+        'disc/cls_accuracy': losses.attribute_accuracy(cls_real, y, sup.classifier),
+        'disc/unsupervised_mix_prob': jnp.mean(jax.nn.sigmoid(outputs[2][0])),
+        'disc/mix_prob': jnp.mean(jax.nn.sigmoid(outputs[3][0]))}

@@ -32,16 +32,12 @@ import jax
 import jax.numpy as jnp
 
 from mixres import config_checks as cc
+from mixres import mixers
 from mixres import models
 from mixres.objectives import ae_gan
 from mixres.objectives import base
 from mixres.objectives import losses
-
-
-def interpolate(alpha: jax.Array, a: jax.Array, b: jax.Array) -> jax.Array:
-  """alpha a + (1 - alpha) b with one alpha per example, for images or codes of any rank."""
-  weight = alpha.reshape((-1,) + (1,) * (a.ndim - 1))
-  return weight * a + (1.0 - weight) * b
+from mixres.objectives import two_player
 
 
 DISCRIMINATORS = ('sn', 'encoder')
@@ -70,13 +66,13 @@ class AugIntAE(base.Objective):
     (state.collections) after, BatchNorm's averages of f and g moved if `train`."""
     h1, collections = self.forward('encoder', params, collections, views[:, 0], train)
     h2, collections = self.forward('encoder', params, collections, views[:, 1], train)
-    return self.forward('decoder', params, collections, interpolate(alpha, h1, h2), train)
+    return self.forward('decoder', params, collections, mixers.convex_mix(alpha, h1, h2), train)
 
   def targets_and_alpha(self, batch, key):
     """(views, y, alpha): the pixel-space interpolation y of the two views is the target."""
     views = batch['views']
     alpha = self.draw_alpha(key, views.shape[0])
-    return views, interpolate(alpha, views[:, 0], views[:, 1]), alpha
+    return views, mixers.convex_mix(alpha, views[:, 0], views[:, 1]), alpha
 
   def own_collections(self, collections, group: str):
     """The entries of `collections` that belong to `group`'s networks: all a player writes."""
@@ -86,20 +82,15 @@ class AugIntAE(base.Objective):
     """f(x) of the plain image for the probe, with the running averages before the step."""
     return self.encode(self.inference_params(state), images)
 
-  def update(self, state, batch, key):
+  def generator_loss(self, params, state, batch, key):
+    """recon(y, x'); disc_inputs (y, x') for the adversarial variant's D."""
     views, target, alpha = self.targets_and_alpha(batch, key)
-
-    def loss_fn(params):
-      decoded, collections = self.decode_interpolation(params, views, alpha, state.collections)
-      loss = losses.reconstruction(target, decoded, self.config.recon)
-      return loss, self.own_collections(collections, 'generator')
-
-    (loss, collections), grads = jax.value_and_grad(loss_fn, has_aux=True)(
-        self.group_params(state.params, 'generator'))
-    codes = self.probe_codes(state, batch['image'])
-    state, metrics = self.apply_gradients(state, 'generator', grads)
-    state = state.replace(collections={**state.collections, **collections})
-    return state, {'gen/loss': loss, 'gen/recon': loss, **metrics}, codes
+    decoded, collections = self.decode_interpolation(params, views, alpha, state.collections)
+    loss = losses.reconstruction(target, decoded, self.config.recon)
+    return loss, two_player.Played(
+        codes=self.probe_codes(state, batch['image']), disc_inputs=(target, decoded),
+        metrics={'gen/loss': loss, 'gen/recon': loss},
+        collections=self.own_collections(collections, 'generator'))
 
 
 class AdversarialAugIntAE(ae_gan.WithDiscriminator, AugIntAE):
@@ -134,23 +125,22 @@ class AdversarialAugIntAE(ae_gan.WithDiscriminator, AugIntAE):
     out, collections = self.forward('disc', {'disc': params}, collections, images, train)
     return jnp.mean(out.reshape(out.shape[0], -1), axis=-1), collections
 
-  def generator_loss(self, params, state, views, target, alpha, update_recon: bool):
+  def generator_loss(self, params, state, batch, key, update_recon: bool = True):
     """BCE(D(x'), 1) [+ recon(y, x') on reconstruction steps]; D's parameters held fixed.
 
     D normalises x' by its batch ('encoder' D, BatchNorm: as in training mode) but its running
     averages are D's own: G's step does not write them."""
-    decoded, collections = self.decode_interpolation(params, views, alpha, state.collections)
-    recon = losses.reconstruction(target, decoded, self.config.recon)
-    logits, _ = self.disc_forward(state.params['disc'], state, decoded,
+    recon, played = super().generator_loss(params, state, batch, key)
+    logits, _ = self.disc_forward(state.params['disc'], state, played.disc_inputs[1],
                                   train=self.config.augint.disc == 'encoder')
     adversarial = losses.gan_loss(logits, 1.0)
     loss = adversarial + recon if update_recon else adversarial
-    return loss, (decoded, self.own_collections(collections, 'generator'),
-                  {'gen/loss': loss, 'gen/recon': recon, 'gen/adversarial': adversarial})
+    return loss, played._replace(
+        metrics={'gen/loss': loss, 'gen/recon': recon, 'gen/adversarial': adversarial})
 
-  def disc_loss(self, params, state, real, fake):
-    """BCE(D(y), 1) + BCE(D(x'), 0): both are constants, so D's loss never reaches f or g."""
-    real, fake = jax.lax.stop_gradient(real), jax.lax.stop_gradient(fake)
+  def discriminator_loss(self, params, state, batch, played, key):
+    """BCE(D(y), 1) + BCE(D(x'), 0), y and x' from G's half."""
+    params, (real, fake) = params['disc'], played.disc_inputs
     if self.config.augint.disc == 'sn':  # One power iteration on both halves.
       logits, collections = self.disc_forward(params, state, jnp.concatenate([real, fake]),
                                               train=True)
@@ -159,22 +149,6 @@ class AdversarialAugIntAE(ae_gan.WithDiscriminator, AugIntAE):
       real_logits, collections = self.disc_forward(params, state, real, train=True)
       fake_logits, collections = self.disc_forward(params, state, fake, collections, train=True)
     loss = losses.gan_loss(real_logits, 1.0) + losses.gan_loss(fake_logits, 0.0)
-    return loss, (self.own_collections(collections, 'disc'), {'disc/loss': loss,
-                            'disc/real_prob': jnp.mean(jax.nn.sigmoid(real_logits)),
-                            'disc/fake_prob': jnp.mean(jax.nn.sigmoid(fake_logits))})
-
-  def update(self, state, batch, key, update_recon: bool = True):
-    views, target, alpha = self.targets_and_alpha(batch, key)
-    # Both updates start from the parameters before the step: G against the current D, D on
-    # this forward pass's decoded interpolations. Each writes only its own collections.
-    (_, (decoded, gen_collections, metrics)), grads = jax.value_and_grad(
-        self.generator_loss, has_aux=True)(self.group_params(state.params, 'generator'), state,
-                                           views, target, alpha, update_recon)
-    codes = self.probe_codes(state, batch['image'])
-    (_, (disc_collections, disc_metrics)), disc_grads = jax.value_and_grad(
-        self.disc_loss, has_aux=True)(state.params['disc'], state, target, decoded)
-    collections = {**state.collections, **gen_collections, **disc_collections}
-    state, gen_opt = self.apply_gradients(state, 'generator', grads)
-    state, disc_opt = self.apply_gradients(state, 'disc', {'disc': disc_grads})
-    state = state.replace(collections=collections)
-    return state, {**metrics, **gen_opt, **disc_metrics, **disc_opt}, codes
+    return loss, (self.own_collections(collections, 'disc'), {
+        'disc/loss': loss, 'disc/real_prob': jnp.mean(jax.nn.sigmoid(real_logits)),
+        'disc/fake_prob': jnp.mean(jax.nn.sigmoid(fake_logits))})

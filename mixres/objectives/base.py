@@ -1,11 +1,12 @@
 """What every objective shares: an encoder/decoder pair, optimiser groups and the linear probe.
 
-An objective owns its networks, losses and train step. The generic loop (mixres/train.py) only
-calls `init`, `train_step`, `encode`, `decode`, `probe_inputs` and `probe_logits`.
+An objective owns its networks and losses; the train step here runs them. The generic loop
+(mixres/train.py) only calls `init`, `train_step`, `encode`, `decode`, `probe_inputs` and
+`probe_logits`.
 
 Subclasses declare `groups` (optimiser group -> networks it updates), add networks in
-`build_networks`, and implement `update`, which returns the state after the method's own updates
-plus the codes f(x) the probe is trained on.
+`build_networks`, and write their losses, `generator_loss` and, with a discriminator,
+`discriminator_loss`: the one update that steps them is two_player.TwoPlayer's.
 """
 
 from typing import Any
@@ -21,9 +22,10 @@ from mixres import config_checks as cc
 from mixres import models
 from mixres.models import probe as probe_lib
 from mixres.objectives import losses
+from mixres.objectives import two_player
 from mixres.state import TrainState
 
-Metrics = dict[str, jax.Array]
+Metrics = two_player.Metrics
 SPECTRAL_UPDATES = ('per_step', 'per_forward')
 # BatchNorm's running averages: a network's collection in the state, and the entry of
 # inference_params (network name -> statistics) that encode/decode read them from.
@@ -43,7 +45,7 @@ def adam_l2(optim: ml_collections.ConfigDict, lr: float | None = None
   )
 
 
-class Objective:
+class Objective(two_player.TwoPlayer):
   """Base class: encoder + decoder + linear probe; subclasses add losses and networks."""
 
   groups: dict[str, tuple[str, ...]] = {'generator': ('encoder', 'decoder')}
@@ -139,17 +141,6 @@ class Objective:
     return state, {f'{group}/grad_norm': optax.global_norm(grads),
                    f'{group}/param_norm': optax.global_norm(new)}
 
-  def apply_spectral(self, name: str, state: TrainState, images: jax.Array, params=None,
-                     update_stats: bool = False):
-    """A spectral-norm network's outputs: its logits, or with update_stats (logits, its new
-    'spectral' collection) after one power iteration. params: default state.params[name]."""
-    variables = {'params': state.params[name] if params is None else params,
-                 **state.collections[name]}
-    if update_stats:
-      return self.networks[name].apply(variables, images, update_stats=True,
-                                       mutable=['spectral'])
-    return self.networks[name].apply(variables, images)
-
   def spectral_forwards(self, name: str, state: TrainState, batches: list[jax.Array],
                         params=None, collection=None, update: bool = False):
     """A spectral-norm network on each array of `batches`: (outputs, 'spectral' state after).
@@ -233,11 +224,6 @@ class Objective:
       state, probe_metrics = self.update_probe(state, codes, batch['label'])
       metrics = {**metrics, **probe_metrics}
     return state.replace(step=state.step + 1), metrics
-
-  def update(self, state: TrainState, batch: dict[str, jax.Array], key: jax.Array
-             ) -> tuple[TrainState, Metrics, jax.Array]:
-    """The method's own updates; returns (state, metrics, codes f(x) before the update)."""
-    raise NotImplementedError
 
   def update_probe(self, state: TrainState, codes: jax.Array, labels: jax.Array
                    ) -> tuple[TrainState, Metrics]:

@@ -27,8 +27,8 @@ Estimators, as losses (= -I):
 
 Prior matching (Eq. 7): a discriminator D tells U[0, 1]^d samples (real) from sigmoid(Y)
 (fake), optionally with the code's gradient penalty on D (`config.dim.prior_gradient_penalty`).
-Each step makes both updates from the parameters before the step: the encoder group (encoder +
-critics) on its loss with D held constant, then D on stop_gradient codes.
+Each step makes both updates from the parameters before the step (two_player.TwoPlayer): the
+encoder group (encoder + critics) on its loss with D held constant, then D on stop_gradient codes.
 """
 
 import math
@@ -41,6 +41,7 @@ import ml_collections
 from mixres import config_checks as cc
 from mixres.models import dim as dim_models
 from mixres.objectives import base
+from mixres.objectives import two_player
 
 ESTIMATORS = ('jsd', 'dv', 'infonce')
 PROBE_LAYERS = ('code', 'fc', 'conv')
@@ -121,6 +122,8 @@ def critic_names(config: ml_collections.ConfigDict, term: str) -> tuple[str, ...
 
 class DIM(base.Objective):
   """Encoder + MI critics (group 'encoder') and the prior discriminator."""
+
+  players = ('encoder', 'prior_disc')  # No 'prior_disc' group without the prior term (gamma).
 
   def __init__(self, config, image_shape):
     d = config.dim
@@ -222,13 +225,14 @@ class DIM(base.Objective):
       return self.networks[name].apply(variables, x, train=True, mutable=['batch_stats'])
     return self.networks[name].apply(variables, x, train=train), collections.get(name)
 
-  # The step --------------------------------------------------------------------------------------
+  # The losses ------------------------------------------------------------------------------------
 
-  def encoder_loss(self, params, state, x):
-    """alpha * L_global + beta * L_local + gamma * prior term; aux: features, stats, metrics."""
+  def generator_loss(self, params, state, batch, key):
+    """alpha * L_global + beta * L_local + gamma * prior term, in the encoder group's params."""
     d, collections = self.config.dim, {}
-    features, collections['encoder'] = self.apply_net('encoder', params, state.collections, x,
-                                                      True)
+    features, collections['encoder'] = self.apply_net('encoder', params, state.collections,
+                                                      batch['image'], True)
+    squashed = jax.nn.sigmoid(features['code'])  # What the prior discriminator judges.
     loss, metrics = 0.0, {}
     for term in self.mi_terms:
       scores, term_collections = self.term_scores(term, params, state.collections, features)
@@ -239,13 +243,19 @@ class DIM(base.Objective):
     if d.gamma:
       # D is a constant here: state.params, not the differentiated `params`.
       logits = self.networks['prior_disc'].apply({'params': state.params['prior_disc']},
-                                                 jax.nn.sigmoid(features['code']))
+                                                 squashed)
       prior = (jnp.mean(jax.nn.softplus(-logits)) if d.prior_loss == 'non_saturating'
                else -jnp.mean(jax.nn.softplus(logits)))
       loss += d.gamma * prior
       metrics['encoder/prior_loss'] = prior
     collections = {k: v for k, v in collections.items() if v is not None}
-    return loss, (features, collections, {'encoder/loss': loss, **metrics})
+    return loss, two_player.Played(
+        codes=features[d.probe_on], disc_inputs=squashed, collections=collections,
+        metrics={'encoder/loss': loss, **metrics})
+
+  def discriminator_loss(self, params, state, batch, played, key):
+    loss, metrics = self.prior_disc_loss(params['prior_disc'], played.disc_inputs, key)
+    return loss, ({}, metrics)
 
   def prior_disc_loss(self, params, codes, key):
     """BCE of D on U[0,1]^d samples (real) and sigmoid codes (fake); optional gradient penalty."""
@@ -270,23 +280,6 @@ class DIM(base.Objective):
       loss += self.config.dim.prior_gradient_penalty * penalty
       metrics['prior_disc/gradient_penalty'] = penalty
     return loss, {'prior_disc/loss': loss, **metrics}
-
-  def update(self, state, batch, key):
-    x = batch['image']
-    (_, (features, collections, metrics)), grads = jax.value_and_grad(
-        self.encoder_loss, has_aux=True)(self.group_params(state.params, 'encoder'), state, x)
-    new_state, opt_metrics = self.apply_gradients(state, 'encoder', grads)
-    new_state = new_state.replace(collections={**state.collections, **collections})
-    metrics.update(opt_metrics)
-    if self.config.dim.gamma:
-      # D sees the codes of the same forward pass as constants: its loss never reaches E.
-      codes = jax.lax.stop_gradient(jax.nn.sigmoid(features['code']))
-      (_, disc_metrics), disc_grads = jax.value_and_grad(self.prior_disc_loss, has_aux=True)(
-          state.params['prior_disc'], codes, key)
-      new_state, opt_metrics = self.apply_gradients(new_state, 'prior_disc',
-                                                    {'prior_disc': disc_grads})
-      metrics.update(disc_metrics, **opt_metrics)
-    return new_state, metrics, features[self.config.dim.probe_on]
 
   # Inference -------------------------------------------------------------------------------------
 

@@ -39,8 +39,10 @@ import jax
 import jax.numpy as jnp
 
 from mixres import config_checks as cc
+from mixres import mixers
 from mixres import models
 from mixres.objectives import base
+from mixres.objectives import two_player
 
 MAX_P_FAKE = 0.9  # REFERENCE.md and the code: D's weight on fakes never passes 0.9.
 FAKE_TARGETS = ('input', 'generated')
@@ -66,9 +68,8 @@ def interpolate(codes: jax.Array, alphas: jax.Array) -> jax.Array:
   alphas: (2, n), one weight per pair.
   """
   first, second = jnp.split(codes, 2)
-  a = alphas.reshape(2, first.shape[0], *(1,) * (codes.ndim - 1))
-  return jnp.concatenate([a[0] * first + (1 - a[0]) * second,
-                          a[1] * first[::-1] + (1 - a[1]) * second])
+  return jnp.concatenate([mixers.convex_mix(alphas[0], first, second),
+                          mixers.convex_mix(alphas[1], first[::-1], second)])
 
 
 def squared_distances(v: jax.Array) -> jax.Array:
@@ -162,38 +163,36 @@ class GAIA(base.Objective):
   def _clip(self, loss):
     return clip(loss, -1.0, 1.0) if self.config.gaia.clip_losses else loss
 
-  def grad_in_terms(self, loss, terms):
-    """d loss(terms, balance(terms)) / d terms: the weights, plus what flows through them."""
-    return jax.grad(lambda t: loss(t, self.balance(t)))(terms)
+  def balanced(self, loss):
+    """terms -> loss(terms, balance(terms)): differentiated in the terms, its gradient is the
+    weights plus what flows through them ('through')."""
+    return lambda terms: loss(terms, self.balance(terms))
 
   def disc_loss(self, terms, weights) -> jax.Array:
     return self._clip(terms['real'] - weights['p_fake'] * self.fake_loss(terms))
 
   def gen_loss(self, terms, weights) -> jax.Array:
     p = weights['p_gen']
-    return self._clip(p * terms['interp'] + (1 - p) * terms['gen_x']
+    return self._clip(mixers.convex_mix(p, terms['interp'], terms['gen_x'])
                       + self.dist_weight * terms['dist'])
 
-  def update(self, state, batch, key):
+  def gradients(self, state, batch, key):
+    """Both players' gradients from one forward pass: L_G pulled back to G's parameters only,
+    L_D to D's only, each a function of the loss terms (and their balance weights)."""
     x = batch['image']
-    gen_params = self.group_params(state.params, 'generator')
-    disc_params = self.group_params(state.params, 'disc')
     alphas = self.sample_alphas(key, x.shape[0] // 2)
-    terms, pullback, (codes, recon) = jax.vjp(
-        lambda g, d: self.loss_terms(g, d, x, alphas), gen_params, disc_params, has_aux=True)
+    terms, (codes, recon), gen_grads, disc_grads = two_player.shared_forward_gradients(
+        lambda g, d: self.loss_terms(g, d, x, alphas),
+        self.group_params(state.params, 'generator'), self.group_params(state.params, 'disc'),
+        self.balanced(self.gen_loss), self.balanced(self.disc_loss))
     weights = self.balance(terms)
-    # dL/dterms pulled back through the forward pass: L_G is differentiated in G's parameters
-    # only and L_D in D's only.
-    gen_grads = pullback(self.grad_in_terms(self.gen_loss, terms))[0]
-    disc_grads = pullback(self.grad_in_terms(self.disc_loss, terms))[1]
     s = weights['lr_disc']
-    state, gen_opt = self.apply_gradients(state, 'generator', gen_grads, lr_scale=1 - s)
-    state, disc_opt = self.apply_gradients(state, 'disc', disc_grads, lr_scale=s)
     metrics = {
         'gen/loss': self.gen_loss(terms, weights), 'gen/interp': terms['interp'],
         'gen/recon_via_disc': terms['gen_x'], 'gen/recon': recon, 'gen/dist': terms['dist'],
-        'gen/p_interp': weights['p_gen'], 'gen/lr_scale': 1 - s, **gen_opt,
+        'gen/p_interp': weights['p_gen'], 'gen/lr_scale': 1 - s,
         'disc/loss': self.disc_loss(terms, weights), 'disc/real': terms['real'],
         'disc/fake': self.fake_loss(terms), 'disc/recon_gen': terms['gen_x_self'],
-        'disc/p_fake': weights['p_fake'], 'disc/lr_scale': s, **disc_opt}
-    return state, metrics, codes
+        'disc/p_fake': weights['p_fake'], 'disc/lr_scale': s}
+    return {'generator': gen_grads, 'disc': disc_grads}, two_player.Played(
+        codes=codes, metrics=metrics, lr_scales={'generator': 1 - s, 'disc': s})

@@ -38,6 +38,7 @@ from mixres import config_checks as cc
 from mixres import models
 from mixres.objectives import base
 from mixres.objectives import losses
+from mixres.objectives import two_player
 
 LIKELIHOODS = ('bernoulli', 'bernoulli_mean', 'gaussian')
 KL_REDUCTIONS = ('sum', 'mean')
@@ -198,21 +199,15 @@ class VAE(base.Objective):
       return 2.0 * jax.nn.sigmoid(output) - 1.0  # The mean of p(x | z), back in [-1, 1].
     return output  # 'bernoulli_mean' (tanh) and 'gaussian' output the mean in [-1, 1].
 
-  def update(self, state, batch, key):
+  def generator_loss(self, params, state, batch, key):
     x, cfg = batch['image'], self.config.vae
-
-    def loss_fn(params):
-      mean, scale, probe_inputs = self.posterior(params, x)
-      eps = jax.random.normal(key, mean.shape, mean.dtype)
-      z = mean + standard_deviation(scale, cfg.posterior) * eps
-      nll = jnp.mean(negative_log_likelihood(x, self.decoder_output(params, z), cfg.likelihood,
-                                             cfg.gaussian_std))
-      log_var = log_variance(scale, cfg.posterior)
-      kl = jnp.mean(gaussian_kl(mean, log_var, cfg.kl_reduction))
-      loss = nll + cfg.beta * kl
-      return loss, (probe_inputs, {'gen/loss': loss, 'gen/recon': nll, 'gen/kl': kl})
-
-    (_, (codes, metrics)), grads = jax.value_and_grad(loss_fn, has_aux=True)(
-        self.group_params(state.params, 'generator'))
-    state, opt_metrics = self.apply_gradients(state, 'generator', grads)
-    return state, {**metrics, **opt_metrics}, codes
+    mean, scale, probe_inputs = self.posterior(params, x)
+    eps = jax.random.normal(key, mean.shape, mean.dtype)
+    z = mean + standard_deviation(scale, cfg.posterior) * eps
+    nll = jnp.mean(negative_log_likelihood(x, self.decoder_output(params, z), cfg.likelihood,
+                                           cfg.gaussian_std))
+    log_var = log_variance(scale, cfg.posterior)
+    kl = jnp.mean(gaussian_kl(mean, log_var, cfg.kl_reduction))
+    loss = nll + cfg.beta * kl
+    return loss, two_player.Played(codes=probe_inputs,
+                                   metrics={'gen/loss': loss, 'gen/recon': nll, 'gen/kl': kl})
