@@ -284,22 +284,22 @@ def _with(config, **fields):
 
 
 def test_calls_of_several_steps_resume_bit_for_bit_and_match_single_steps(tiny_config, tmp_path):
-  """12 steps, G every 2nd, logs every 4, checkpoints every 6, 4 steps a call: calls end at 4,
-  6, 8 and 12. A run stopped at step 6 (mid-period) and resumed (calls 6-8, 8-12) ends bit for
-  bit as the uninterrupted one: where calls end depends on the step alone.
+  """8 steps, G every 2nd, logs every 4, checkpoints every 6, 4 steps a call: calls end at 4,
+  6 and 8. A run stopped at step 6 (mid-period) and resumed (call 6-8) ends bit for bit as the
+  uninterrupted one: where calls end depends on the step alone.
 
   One step per call gives the same losses up to float rounding, not bitwise: XLA compiles a
   call's steps together (even an optimization barrier between them leaves differences of about
   1e-9 after 4 steps), and Adam turns rounding noise in gradients that are exactly zero in
   exact arithmetic (conv biases before instance norm) into whole steps of those biases."""
-  several = _with(tiny_config, num_train_steps=12, log_every=4, checkpoint_every=6,
-                  eval_every=12, steps_per_call=4)
+  several = _with(tiny_config, num_train_steps=8, log_every=4, checkpoint_every=6,
+                  eval_every=8, steps_per_call=4)
   train.train_and_evaluate(several, str(tmp_path / 'several'))
   train.train_and_evaluate(_with(several, num_train_steps=6), str(tmp_path / 'resumed'))
   train.train_and_evaluate(several, str(tmp_path / 'resumed'))
   reference, _ = final_params(several, str(tmp_path / 'several'))
   resumed, step = final_params(several, str(tmp_path / 'resumed'))
-  assert step == 12
+  assert step == 8
   for x, y in zip(jax.tree.leaves(resumed), jax.tree.leaves(reference)):
     np.testing.assert_array_equal(x, y)
   train.train_and_evaluate(_with(several, steps_per_call=1), str(tmp_path / 'single'))
