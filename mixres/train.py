@@ -94,7 +94,7 @@ class Experiment:
     self.evaluators = evaluation.build(config, self.objective, self.mesh, self.valid_source)
     self.num_train_steps = train_length(config, self.clock)
     self.steps_per_call = int(config.steps_per_call) or schedule_period(self.objective)
-    self._calls = {}
+    self._calls, self._steps = {}, {}
 
   def init_state(self):
     replicated = parallel.replicated(self.mesh)
@@ -139,8 +139,12 @@ class Experiment:
 
   def train_step(self, step: int):
     """The jitted single step for `step` on one batch (for tests and tools; the loop runs
-    `train_call`s). Its metrics carry FINITE_STATE (see `jit_steps`)."""
-    return jit_steps(self.objective, self.mesh, (self.schedule_flags(step),), stacked=False)
+    `train_call`s), one per set of schedule flags. Its metrics carry FINITE_STATE (see
+    `jit_steps`)."""
+    flags = (self.schedule_flags(step),)
+    if flags not in self._steps:
+      self._steps[flags] = jit_steps(self.objective, self.mesh, flags, stacked=False)
+    return self._steps[flags]
 
   def train_call(self, first: int, batches: Any, state: Any) -> tuple[Any, float | None]:
     """(the compiled call of steps first, first + 1, ... on `batches` stacked (n, B, ...),
