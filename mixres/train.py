@@ -125,10 +125,18 @@ class Experiment:
       n += 1
     return n
 
+  def due_after(self, step: int) -> tuple[bool, bool, list[str]]:
+    """What falls after `step` steps: (a log, a checkpoint, the evaluators due); everything
+    at the last step."""
+    last = step == self.num_train_steps
+    return (step % self.config.log_every == 0 or last,
+            step % self.config.checkpoint_every == 0 or last,
+            self.due_evaluators(step, last=last))
+
   def _call_ends_at(self, step: int) -> bool:
     config, clock = self.config, self.clock
-    if (step % config.log_every == 0 or step % config.checkpoint_every == 0
-        or self.due_evaluators(step)):
+    log_due, checkpoint_due, evaluators_due = self.due_after(step)
+    if log_due or checkpoint_due or evaluators_due:
       return True
     if config.data.batching != 'epoch':
       return False
@@ -340,10 +348,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
         state, metrics = run_call(state, stacked)  # Metrics stay on the devices until a log.
         history.extend(zip(range(first, first + len(positions)), positions, metrics))
         step, position = first + len(positions), positions[-1] + 1
-        last = step == num_steps
-        checkpoint_due = step % config.checkpoint_every == 0 or last
-        due = experiment.due_evaluators(step, last=last)
-        log_due = step % config.log_every == 0 or last
+        log_due, checkpoint_due, due = experiment.due_after(step)
         if log_due or checkpoint_due or due:
           # Never a non-finite state in a checkpoint or an evaluation.
           scalars = check_finite(logged=log_due)
