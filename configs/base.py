@@ -240,6 +240,10 @@ def get_config() -> ml_collections.ConfigDict:
   # of a call together, so a run with another value differs in the last bits (about 1e-9
   # after a few steps); a resumed run equals the uninterrupted one bit for bit.
   config.steps_per_call = 0
+  # What the networks compute in: 'float32', or 'bfloat16' (parameters, optimiser state, losses
+  # and metrics stay float32; mixres/precision.py). Faster where the hardware has bfloat16
+  # units (TPU, recent GPUs); BENCHMARKS.md has this CPU's numbers.
+  config.precision = 'float32'
 
   config.eval = ml_collections.ConfigDict()
   config.eval.evaluators = ('probe', 'interpolation')  # See mixres/evaluation/__init__.py.

@@ -1,6 +1,7 @@
 """Test setup: two CPU devices (multi-device == single-device tests) and a compilation cache.
 
-Both must be in place before JAX starts its backend, hence environment variables at import.
+Both must be in place before JAX starts its backend, hence environment variables at import;
+subprocesses the tests start inherit them.
 """
 
 import os
@@ -8,19 +9,23 @@ import tempfile
 
 os.environ['XLA_FLAGS'] = (os.environ.get('XLA_FLAGS', '') +
                            ' --xla_force_host_platform_device_count=2').strip()
+# Set as environment variables, so that the runs the tests start as subprocesses (python -m
+# mixres.main, the multi-process launcher) read them too:
+# - The end-to-end tests build the same step functions many times, in this process and in the
+#   subprocesses: a compilation cache shared by all of them compiles each executable once.
+# - XLA:CPU compiles the default (partitionable) threefry for a conv kernel's initialiser several
+#   times slower than the flat one, and initialisation is most of a cold test's time. The flag
+#   changes the random values only, the same on any number of devices either way; the README's
+#   quickstart (CI's first command) runs the default.
+os.environ['JAX_COMPILATION_CACHE_DIR'] = os.path.join(tempfile.gettempdir(),
+                                                       'mixres_test_jax_cache')
+os.environ['JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS'] = '0.5'
+os.environ['JAX_THREEFRY_PARTITIONABLE'] = 'false'
 
-import jax  # noqa: E402  (after XLA_FLAGS)
+import jax  # noqa: E402  (after the environment)
 import pytest  # noqa: E402
 
-# The end-to-end tests build the same step functions several times; cache their executables.
-jax.config.update('jax_compilation_cache_dir',
-                  os.path.join(tempfile.gettempdir(), 'mixres_test_jax_cache'))
-jax.config.update('jax_persistent_cache_min_compile_time_secs', 0.5)
-# XLA:CPU compiles the default (partitionable) threefry for a conv kernel's initialiser several
-# times slower than the flat one, and initialisation is most of a cold test's time. The flag
-# changes the random values only, the same on any number of devices either way; the README's
-# quickstart (CI's first command) runs the default.
-jax.config.update('jax_threefry_partitionable', False)
+assert not jax.config.jax_threefry_partitionable  # The environment above was read.
 
 
 @pytest.fixture

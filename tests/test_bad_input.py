@@ -85,6 +85,7 @@ BAD_VALUES = [
     (['divergence_rollbacks=-1'], 'divergence_rollbacks'),
     (['num_devices=-1'], 'num_devices'),
     (['seed=-1'], 'seed'),
+    (['precision=float16'], 'precision'),
     # The AMR loss and mixing.
     (['gen_every=0'], 'gen_every'),
     (['k=1'], 'k'),

@@ -45,12 +45,9 @@ def _command(workdir, port, process_id, steps):
 
 def _environment():
   env = dict(os.environ)
-  # One CPU device per process (conftest.py asks for two in this process), and the test
-  # session's settings: the compilation cache (read by process 0) and the flat threefry.
+  # One CPU device per process (conftest.py asks for two in this process); the compilation
+  # cache and the flat threefry come with conftest.py's environment.
   env['XLA_FLAGS'] = '--xla_force_host_platform_device_count=1'
-  env['JAX_COMPILATION_CACHE_DIR'] = jax.config.jax_compilation_cache_dir or ''
-  env['JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS'] = '0.5'
-  env['JAX_THREEFRY_PARTITIONABLE'] = str(jax.config.jax_threefry_partitionable).lower()
   return env
 
 

@@ -20,6 +20,7 @@ import optax
 
 from mixres import config_checks as cc
 from mixres import models
+from mixres import precision
 from mixres.models import probe as probe_lib
 from mixres.objectives import losses
 from mixres.objectives import two_player
@@ -82,6 +83,8 @@ class Objective(two_player.TwoPlayer):
       self.networks['probe'] = probe_lib.LinearProbe(
           self.num_classes, torch_init=config.model.get('init', 'flax') == 'reference')
       self.optimizers['probe'] = adam_l2(config.optim, lr=config.probe_lr)
+    # config.precision: every network computes in it and hands back float32 (precision.py).
+    self.networks = precision.computing_in(self.networks, config)
 
   # ---------------------------------------------------------------------------------------------
   # Networks and state.
