@@ -19,14 +19,11 @@ import tempfile
 import time
 
 import jax
-import numpy as np
 from absl import app
 from absl import flags
 from ml_collections import config_flags
 
-from mixres import objectives
-from mixres import parallel
-from mixres import train
+import step_timing  # benchmarks/step_timing.py, beside this file.
 
 _CONFIG = config_flags.DEFINE_config_file('config', 'configs/amr_svhn.py', 'Config file.')
 _CALLS = flags.DEFINE_integer('calls', 4, 'Profiled calls.')
@@ -70,20 +67,10 @@ def matmul_gflops(size: int = 2048, repeats: int = 10) -> float:
 
 def main(argv):
   del argv
-  config, size = _CONFIG.value, _CONFIG.value.data.image_size
-  objective = objectives.get_objective(config, (size, size, _CHANNELS.value))
-  mesh = parallel.make_mesh(1)
-  n = int(config.steps_per_call) or train.schedule_period(objective)
-  state = jax.jit(objective.init, out_shardings=parallel.replicated(mesh))(jax.random.key(0))
-  rng = np.random.default_rng(0)
-  batch = {'image': rng.uniform(-1, 1, (config.batch_size, size, size, _CHANNELS.value)
-                                ).astype(np.float32),
-           'label': rng.integers(0, max(config.data.num_classes, 1), config.batch_size
-                                 ).astype(np.int32)}
-  batches = parallel.to_global(mesh, jax.tree.map(lambda x: np.stack([x] * n), batch),
-                               stacked=True)
-  flags_ = tuple(tuple(sorted(objective.schedule(s).items())) for s in range(n))
-  call = train.jit_steps(objective, mesh, flags_, stacked=True).lower(state, batches).compile()
+  config = _CONFIG.value
+  run = step_timing.RandomRun(config, _CHANNELS.value)
+  state, batches, n = run.state, run.batches, run.steps_per_call
+  call = run.call().lower(state, batches).compile()
   flops = call.cost_analysis().get('flops', float('nan'))
   state, _ = call(state, batches)
   jax.block_until_ready(state)

@@ -11,22 +11,12 @@ from mixres import parallel
 from mixres import train
 
 
-class CompiledSteps:
-  """An objective's train steps compiled as the loop compiles them, on one random batch.
+class RandomRun:
+  """What the loop's calls need for `config` on one random batch, on `config.num_devices`:
+  the objective, the mesh, steps a call, an initial state and the batch stacked for a call."""
 
-  Calls of `steps_per_call` steps (config.steps_per_call, 0: one schedule period), unrolled in
-  one executable each (mixres/train.py `jit_steps`), the batch repeated along the stacked axis.
-  Building it compiles each call variant met in the first `warmup_steps` steps (and runs them);
-  `compile_seconds` is each variant's compile and first call, added up. Then
-  `images_per_second(steps)` times steps 0 .. steps - 1 again (whole calls), so every round does
-  the same work; rounds can alternate with other work (benchmarks/paired.py times PyTorch
-  between them), as each one blocks until its steps are done.
-  """
-
-  def __init__(self, config: ml_collections.ConfigDict, channels: int, warmup_steps: int,
-               verbose: bool = True):
+  def __init__(self, config: ml_collections.ConfigDict, channels: int):
     size = config.data.image_size
-    self.config = config
     self.objective = objectives.get_objective(config, (size, size, channels))
     self.mesh = parallel.make_mesh(config.num_devices)
     self.steps_per_call = int(config.steps_per_call) or train.schedule_period(self.objective)
@@ -40,12 +30,39 @@ class CompiledSteps:
     self.batches = parallel.to_global(
         self.mesh, jax.tree.map(lambda x: np.stack([x] * self.steps_per_call), batch),
         stacked=True)
+
+  def flags(self, first: int) -> tuple:
+    """The schedule flags of the call whose first step is `first`."""
+    return tuple(tuple(sorted(self.objective.schedule(s).items()))
+                 for s in range(first, first + self.steps_per_call))
+
+  def call(self, first: int = 0):
+    """The loop's jitted call starting at step `first` (train.jit_steps)."""
+    return train.jit_steps(self.objective, self.mesh, self.flags(first), stacked=True)
+
+
+class CompiledSteps(RandomRun):
+  """An objective's train steps compiled as the loop compiles them, on one random batch.
+
+  Calls of `steps_per_call` steps (config.steps_per_call, 0: one schedule period), unrolled in
+  one executable each (mixres/train.py `jit_steps`), the batch repeated along the stacked axis.
+  Building it compiles each call variant met in the first `warmup_steps` steps (and runs them);
+  `compile_seconds` is each variant's compile and first call, added up. Then
+  `images_per_second(steps)` times steps 0 .. steps - 1 again (whole calls), so every round does
+  the same work; rounds can alternate with other work (benchmarks/paired.py times PyTorch
+  between them), as each one blocks until its steps are done.
+  """
+
+  def __init__(self, config: ml_collections.ConfigDict, channels: int, warmup_steps: int,
+               verbose: bool = True):
+    super().__init__(config, channels)
+    self.config = config
     self.compiled, self.compile_seconds = {}, 0.0
     for first in range(0, self.whole_calls(warmup_steps), self.steps_per_call):
       flags = self.flags(first)
       if flags not in self.compiled:
         start = time.perf_counter()
-        self.compiled[flags] = train.jit_steps(self.objective, self.mesh, flags, stacked=True)
+        self.compiled[flags] = self.call(first)
         self.state, _ = self.compiled[flags](self.state, self.batches)
         jax.block_until_ready(self.state)
         seconds = time.perf_counter() - start
@@ -56,10 +73,6 @@ class CompiledSteps:
       else:
         self.state, _ = self.compiled[flags](self.state, self.batches)
     jax.block_until_ready(self.state)
-
-  def flags(self, first: int) -> tuple:
-    return tuple(tuple(sorted(self.objective.schedule(s).items()))
-                 for s in range(first, first + self.steps_per_call))
 
   def whole_calls(self, steps: int) -> int:
     """`steps` rounded up to whole calls."""
