@@ -29,6 +29,12 @@ _PROCESS_ID = flags.DEFINE_integer('process_id', None,
 _HEARTBEAT = flags.DEFINE_integer(
     'heartbeat_timeout', 100, 'With --distributed: seconds without a heartbeat after which a '
     'process counts as dead and the others stop (JAX\'s default, 100).', lower_bound=1)
+_COMPILATION_CACHE = flags.DEFINE_string(
+    'compilation_cache', os.environ.get('JAX_COMPILATION_CACHE_DIR',
+                                        os.path.join('~', '.cache', 'mixres', 'xla')),
+    'Where compiled train calls and evaluators are kept (JAX\'s persistent compilation cache, a '
+    'local directory or gs://), so that a resumed or repeated run skips compiling them again; '
+    '"" turns it off. Default: $JAX_COMPILATION_CACHE_DIR, else ~/.cache/mixres/xla.')
 flags.mark_flags_as_required(['config', 'workdir'])
 
 
@@ -52,8 +58,17 @@ def parse_flags(argv: list[str]) -> list[str]:
     last = [line.strip() for line in str(e).splitlines() if line.strip()][-1]
     _fail(re.sub(r'^[A-Za-z]+Error: ', '', last))
   except (AttributeError, KeyError) as e:  # An override of a field the config does not have.
-    field = str(e).strip('"\'')
-    _fail(f'--config.* override: the config has no field {field!r}; configs/base.py lists them all')
+    # ml_collections wraps a KeyError whose message is "'field'" then, when a field is spelled
+    # alike, a line 'Did you mean "other" instead of "field"?'.
+    while isinstance(e, (AttributeError, KeyError)) and e.args and isinstance(e.args[0],
+                                                                               BaseException):
+      e = e.args[0]
+    message = e.args[0] if e.args and isinstance(e.args[0], str) else str(e)
+    field, _, hint = message.partition('\n')
+    suggestion = re.search(r'Did you mean "([^"]+)"', hint)
+    _fail(f'--config.* override: the config has no field {field.strip(chr(34) + chr(39))!r}'
+          + (f' (did you mean {suggestion.group(1)!r}?)' if suggestion else '')
+          + '; configs/base.py lists them all')
 
 
 def _stop_at_once(code: int, line: str) -> None:
@@ -102,6 +117,11 @@ def main(argv):
              if flags.FLAGS[f.name].present]
     if given:
       _fail(f'{", ".join(given)} need(s) --distributed')
+  if _COMPILATION_CACHE.value:
+    # JAX keeps compilations of 1 s or more (jax_persistent_cache_min_compile_time_secs).
+    jax.config.update('jax_compilation_cache_dir', os.path.expanduser(_COMPILATION_CACHE.value))
+  else:
+    jax.config.update('jax_enable_compilation_cache', False)
   if jax.process_index() == 0:
     print(f'JAX {jax.__version__}: {jax.process_count()} process(es), '
           f'{jax.device_count()} device(s) ({jax.devices()[0].platform})', flush=True)

@@ -88,10 +88,10 @@ def _restored_params(workdir):
   return jax.device_get(state.params)
 
 
-def _run_until_signalled(workdir, signum, after_step):
-  """Starts the 40-step run, sends `signum` once it prints step `after_step`; (process, out,
-  err, the last step it printed)."""
-  process = subprocess.Popen(_tiny_command(workdir, 40), cwd=REPO, stdout=subprocess.PIPE,
+def _run_until_signalled(workdir, signum, after_step, *extra):
+  """Starts the 40-step run (with `extra` flags), sends `signum` once it prints step
+  `after_step`; (process, out, err, the last step it printed)."""
+  process = subprocess.Popen(_tiny_command(workdir, 40, *extra), cwd=REPO, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True)
   for line in process.stdout:
     if line.startswith(f'step {after_step}/40'):
@@ -125,15 +125,19 @@ def test_signal_saves_at_the_next_step_and_the_same_command_resumes_bit_for_bit(
 def test_sigkill_loses_at_most_the_checkpoint_interval_and_resumes_bit_for_bit(
     tmp_path, straight_40):
   """SIGKILL (no chance to save) after step 17: the newest checkpoint is step 10 (or a later
-  multiple of 10 the run reached), so at most 10 steps are lost; the same command resumes and
-  ends equal to the uninterrupted run."""
+  multiple of 10 the run reached), so at most 10 steps are lost; the same command resumes,
+  reading its compiled train call from --compilation_cache, and ends equal to the
+  uninterrupted run."""
   workdir = str(tmp_path / 'run')
-  process, _, _, last_step = _run_until_signalled(workdir, signal.SIGKILL, 17)
+  cache = f'--compilation_cache={tmp_path / "xla"}'
+  process, _, _, last_step = _run_until_signalled(workdir, signal.SIGKILL, 17, cache)
   assert process.returncode == -signal.SIGKILL
   newest = steps_on_disk(workdir)[-1]
   assert newest % 10 == 0 and 0 <= last_step - newest <= 10, (last_step, newest)
-  resumed = _run(_tiny_command(workdir, 40))
+  assert os.listdir(tmp_path / 'xla')
+  resumed = _run(_tiny_command(workdir, 40, cache), env={**os.environ, 'JAX_LOG_COMPILES': '1'})
   assert resumed.returncode == 0, resumed.stderr
+  assert "Persistent compilation cache hit for 'jit_call'" in resumed.stderr, resumed.stderr
   assert_same_params(_restored_params(workdir), straight_40)
 
 

@@ -210,6 +210,9 @@ def test_main_runs_amr_svhn_config_under_mock_tfds(tmp_path):
      '--config=configs/nosuch.py: no such config file (the settings are in configs/)'),
     (['--config=configs/quickstart.py', '--config.data.nosuch=1'],
      "--config.* override: the config has no field 'nosuch'; configs/base.py lists them all"),
+    (['--config=configs/quickstart.py', '--config.num_steps=20'],
+     "--config.* override: the config has no field 'num_steps' (did you mean "
+     "'num_train_steps'?); configs/base.py lists them all"),
 ])
 def test_main_bad_input_is_one_line(tmp_path, args, message):
   result = _main([*args, f'--workdir={tmp_path / "run"}'])
