@@ -4,7 +4,7 @@
   rows: ae_gan, mixup2, bern2, mixup3, mixup4, mixup6, mixup8 (lambda 50 for all);
   append ',local' for the CPU variant
 
-Data: TFDS 'cifar10' train split cut 40k / 10k train/valid (REFERENCE.md section 1). The paper
+Data: TFDS 'cifar10' train split, 40k train / 10k valid (docs/methods.md#amr-protocol). The paper
 gives no epoch count for Table 3; every row trains 3000 epochs of 625 batches, as the authors'
 scripts at its lambda (amr_paper.SCRIPT_EPOCHS).
 Published: AE+GAN 53.08, mixup2 54.24, bern2 52.40, mixup3 54.94, mixup4 54.68, mixup6 52.95,

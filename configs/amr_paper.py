@@ -9,7 +9,7 @@ They take an optional argument after the path, `ROW[,local]`:
 ROW is a table row (ROWS below; default mixup2) and sets objective, mixer, k and the row's
 lambda; `local` makes the small CPU variant: the same model, losses and schedule, LOCAL_STEPS
 steps, a shorter evaluation, and a faster probe (make_local says why). Published numbers:
-REFERENCE.md section 1 and PUBLISHED below.
+PUBLISHED below; their sources in docs/published_numbers.md#amr-paper.
 
 Every table config runs what the authors ran (`follow_authors_code`, `epochs`): where their
 code differs from mixres's defaults, the field that chooses is set to their choice here.

@@ -4,7 +4,7 @@
   methods: augint, adversarial (objective 'augint_adv'), vanilla (plain 'ae', no views);
   append ',fewshot' for the few-shot models (code 32, report 5.3) and ',local' for the CPU variant
 
-REFERENCE.md section 4: InfoGAN-style nets (model.arch 'infogan', depth 64) on MNIST at its
+docs/methods.md#augintae: InfoGAN-style nets (model.arch 'infogan', depth 64) on MNIST at its
 native 28x28 (the report's size; no resize), code 10, MSE, BatchNorm where the report's Tables 2
 and 3 have it (model.norm 'batch', running averages in evaluation) for AugIntAE and its
 adversarial variant, whose D is the encoder with a 1-unit output, BatchNorm included (report

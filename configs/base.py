@@ -1,6 +1,6 @@
 """Shared defaults for every mixres run: AMR on SVHN at d_h=32 as the reference code runs it.
 
-Paper settings are in REFERENCE.md section 1. Setting files import this one and override fields:
+Paper settings: docs/methods.md#amr-protocol. Setting files import this one and override fields:
 
   python -m mixres.main --config=configs/base.py --workdir=/tmp/run --config.lam=10
 """
@@ -48,7 +48,7 @@ def get_config() -> ml_collections.ConfigDict:
   # or 'epoch' (the AMR code's DataLoader: per-epoch shuffles, the last batch partial, G's
   # every-gen_every-th counted within each epoch). mixres/data/pipeline.py.
   config.data.batching = 'stream'
-  # AugIntAE's augmentation (REFERENCE.md section 4): with num_views > 0 every training example
+  # AugIntAE's augmentation (docs/methods.md#augintae): with num_views > 0 every training example
   # gains 'views', that many independent random affine copies of its image.
   config.data.augment = ml_collections.ConfigDict()
   config.data.augment.num_views = 0
@@ -125,7 +125,7 @@ def get_config() -> ml_collections.ConfigDict:
   config.ae = ml_collections.ConfigDict()
   config.ae.dropout = 0.0  # Dropout rate on the code in training (ACAI's dropout AE: 0.5).
   config.ae.noise = 0.0  # Std of Gaussian input noise, clean target (ACAI's denoising AE: 1.0).
-  # ACAI (REFERENCE.md section 2; mixres/objectives/acai.py has the two variants side by side).
+  # ACAI (docs/methods.md#acai; mixres/objectives/acai.py has the two variants side by side).
   config.acai = ml_collections.ConfigDict()
   # 'paper': ACAI paper/code, least-squares critic regressing alpha in [0, 0.5], every net every
   # step. 'amr': the AMR authors' run (their acai_f3), BCE on 2 min(alpha, 1 - alpha), real and
@@ -139,12 +139,12 @@ def get_config() -> ml_collections.ConfigDict:
   # batch) or 'permutation' (the AMR authors' acai_f3: a random permutation).
   config.acai.partner = 'reversed'
 
-  config.gaia = ml_collections.ConfigDict()  # REFERENCE.md section 3.
+  config.gaia = ml_collections.ConfigDict()  # docs/methods.md#gaia.
   config.gaia.alpha_std = 0.25  # Interpolation alpha ~ N(0.5, std) per pair, unclipped (code: std).
   config.gaia.slope = 20.0  # Slope of the sigmoid balancing losses and learning rates (paper).
   config.gaia.dist_weight = 2e-5  # Pairwise-distance loss weight (paper, appendix 5.1).
   config.gaia.dist_weight_from_lr = False  # True: weight = optim.lr / 2 (reference code).
-  # D's term on G(x): 'input' |x - D(G(x))| (REFERENCE.md, reference code) or 'generated'
+  # D's term on G(x): 'input' |x - D(G(x))| (the reference code) or 'generated'
   # |G(x) - D(G(x))| (the paper's section 2 text). G always uses |x - D(G(x))|.
   config.gaia.disc_fake_target = 'input'
   config.gaia.clip_losses = False  # True: L_D, L_G clipped to [-1, 1] (reference code; paper: no).
@@ -155,7 +155,7 @@ def get_config() -> ml_collections.ConfigDict:
   # Scale of the L1 terms: 'pm1' (on the [-1, 1] images) or 'unit' (on (x + 1) / 2, i.e. halved:
   # the reference code's images are /255 with a sigmoid decoder, network.py:284).
   config.gaia.loss_scale = 'pm1'
-  # AugIntAE, objectives 'augint' and 'augint_adv' (REFERENCE.md section 4); both need
+  # AugIntAE, objectives 'augint' and 'augint_adv' (docs/methods.md#augintae); both need
   # data.augment.num_views = 2 and use config.recon (the report's MSE: 'l2').
   config.augint = ml_collections.ConfigDict()
   # 'augint_adv': G pays the reconstruction term every recon_every-th step, the adversarial one
@@ -164,7 +164,7 @@ def get_config() -> ml_collections.ConfigDict:
   # 'augint_adv' D: 'sn' (the family's spectral-norm D, no norm) or 'encoder' (report 4.2.2: the
   # encoder itself with a 1-unit output, its norm included).
   config.augint.disc = 'sn'
-  config.dim = ml_collections.ConfigDict()  # REFERENCE.md section 5 (Deep InfoMax).
+  config.dim = ml_collections.ConfigDict()  # Deep InfoMax, docs/methods.md#deep-infomax.
   config.dim.estimator = 'jsd'  # MI estimator: 'jsd' (Eq. 4), 'dv' (Eq. 2) or 'infonce' (Eq. 5).
   config.dim.alpha = 0.0  # Global MI weight. DIM(L): alpha 0, beta 1, gamma 0.1; DIM(G): 1, 0, 1.
   config.dim.beta = 1.0  # Local MI weight.
@@ -184,7 +184,7 @@ def get_config() -> ml_collections.ConfigDict:
   # layer norm ending the code side, as the code's MI1x1ConvNet (paper Tables 8, 9: neither).
   config.dim.critic_batchnorm = False
   config.dim.code_critic_layer_norm = False
-  # Encoder's prior term: 'non_saturating' softplus(-D) (code, REFERENCE.md) or 'minimax'
+  # Encoder's prior term: 'non_saturating' softplus(-D) (the code) or 'minimax'
   # -softplus(D), i.e. min log(1 - D) (Eq. 7 as written).
   config.dim.prior_loss = 'non_saturating'
   config.dim.prior_gradient_penalty = 0.0  # Code: 1.0 (squared input-gradient norm); paper: none.

@@ -1,4 +1,4 @@
-"""Deep InfoMax on CIFAR-10 (Hjelm et al. 2019, Tables 1 and 4; REFERENCE.md section 5).
+"""Deep InfoMax on CIFAR-10 (Hjelm et al. 2019, Tables 1 and 4; docs/methods.md#deep-infomax).
 
   python -m mixres.main --config=configs/dim_cifar10.py:local,infonce --workdir=runs/dim_l_nce
   python -m mixres.main --config=configs/dim_cifar10.py:global --workdir=runs/dim_g

@@ -3,7 +3,7 @@
   python -m mixres.main --config=configs/gaia_svhn.py --workdir=runs/svhn_gaia
   python -m mixres.main --config=configs/gaia_svhn.py:local --workdir=runs/gaia_digits_local
 
-GAIA (REFERENCE.md section 3) with the AMR protocol around it (REFERENCE.md section 1): TFDS
+GAIA (docs/methods.md#gaia) with the AMR protocol around it (docs/methods.md#amr-protocol): TFDS
 'svhn_cropped' train split cut 90/10, the 32x32 ACAI-style encoder/decoder for G and a second
 such autoencoder for D, bottleneck 2 x 4 x 4 = 32, batch 64, 3500 epochs, best validation
 accuracy of the jointly trained linear probe. The GAIA paper has no SVHN run: its CelebA nets

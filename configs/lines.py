@@ -11,8 +11,8 @@ fresh lines at angles ~ U[0, 2 pi), each drawn from (data.procedural_seed, its i
 resumed run sees the batches it would have seen; validation: the stream's first 5,000 lines
 (ACAI's test set, lib/data.py:335); the probe on the 10-bin angle. (data.num_examples = N > 0
 gives a fixed set of N lines split 90/10 instead.)
-Networks as ACAI's own code runs lines (REFERENCE.md section 1): latent_width 2 (4 scales),
-depth 16, 16 code channels (a 16 x 2 x 2 = 64-d code), LeakyReLU 0.2, no normalisation.
+Networks as ACAI's code runs lines (docs/architectures.md#acai-style-networks): latent_width 2
+(4 scales), depth 16, 16 code channels (a 16 x 2 x 2 = 64-d code), LeakyReLU 0.2, no normalisation.
 Training as the ACAI code: Adam 1e-4 with TensorFlow's default betas (0.9, 0.999), no weight
 decay, batch 64, 2^24 images (total_kimg = 2^14), i.e. 262,144 steps; MSE reconstruction.
 Methods (ACAI code defaults): 'ae' the baseline; 'dropout' the AE with dropout 0.5 on the code;

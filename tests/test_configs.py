@@ -67,8 +67,9 @@ def test_bern3_draws_channel_sources_as_the_authors():
   assert importlib.import_module('configs.base').get_config().bernoulli_draw == 'uniform'
 
 
-# module -> (dataset, d_h, valid_fraction, epochs or None, steps or None): REFERENCE.md section
-# 1 and the table captions; Tables 3 and 4 give no length: the authors' scripts' (AUDIT.md A12).
+# module -> (dataset, d_h, valid_fraction, epochs or None, steps or None), as
+# docs/methods.md#amr-protocol and the table captions give them; Tables 3 and 4 give no length:
+# the authors' scripts' (AUDIT.md A12).
 FAITHFUL = {
     'amr_mnist': ('mnist', 32, 0.1, 2000, None), 'amr_kmnist': ('kmnist', 32, 0.1, 2000, None),
     'amr_svhn': ('svhn_cropped', 32, 0.1, 3500, None),

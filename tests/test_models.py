@@ -17,7 +17,7 @@ def count(tree) -> int:
 
 
 def test_parameter_counts_match_reference():
-  """REFERENCE.md section 1: 3 channels, d_h=32 -> G ~227k, D ~150k (within 2%)."""
+  """docs/architectures.md#acai-style-networks: 3 channels, d_h=32: G ~227k, D ~150k (2%)."""
   x = jnp.zeros((1, 32, 32, 3))
   encoder, decoder, disc = convnets.Encoder(), convnets.Decoder(), convnets.Discriminator()
   enc = encoder.init(jax.random.key(0), x)['params']

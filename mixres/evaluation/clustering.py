@@ -1,4 +1,4 @@
-"""Clustering accuracy of the codes (the ACAI paper's protocol; REFERENCE.md section 2).
+"""Clustering accuracy of the codes (the ACAI paper's protocol; docs/metrics.md#clustering).
 
 K-means with k = number of classes on SVD-whitened codes; the accuracy is that of the best
 one-to-one matching of clusters to classes (Hungarian algorithm), scored on the validation codes.

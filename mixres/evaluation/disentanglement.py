@@ -1,5 +1,6 @@
 """Disentanglement on dSprites: the FactorVAE metric (Kim & Mnih 2018) and the beta-VAE metric
-(Higgins et al. 2017). REFERENCE.md section 6; the AMR paper's Table 4 reports the first.
+(Higgins et al. 2017); docs/metrics.md#disentanglement-on-dsprites. The AMR paper's Table 4
+reports the first.
 
 Both score an encoder through votes on the ground-truth factors. A code function maps factor
 index vectors (n, K) to codes (n, D), rendering and encoding the matching images; the metrics

@@ -1,4 +1,6 @@
-"""ACAI's lines benchmark (Berthelot et al. 2019; REFERENCE.md section 2): Mean Distance, Smoothness.
+"""ACAI's lines benchmark (Berthelot et al. 2019): Mean Distance, Smoothness.
+
+Definitions and calibration: docs/metrics.md#lines-benchmark.
 
 A model trained on `lines` interpolates between the codes of fresh pairs of lines, z_i = ((15-i)
 z_a + i z_b) / 15 for i = 0..15, and decodes each z_i. Every decoded image is matched to the

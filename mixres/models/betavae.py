@@ -1,11 +1,12 @@
 """The 64x64 "beta-VAE-style" encoder, decoder and spectrally normalised discriminator.
 
-The AMR paper's dSprites runs (Table 4, REFERENCE.md section 1) use "beta-VAE-style" networks
-without listing them; this is the usual convolutional net of that line of work (Higgins et al.
-2017; Burgess et al. 2018 and Kim & Mnih 2018 use close variants on dSprites): four 4x4
-stride-2 convolutions (32, 32, 64, 64 channels), a dense layer of 256, then the code; the
-decoder mirrors it with transposed convolutions. The code is a flat vector of `code_size`
-numbers (dSprites: z = 10) and deterministic: an autoencoder has no log-variance head.
+The AMR paper's dSprites runs (Table 4; docs/architectures.md#beta-vae-style-networks) use
+"beta-VAE-style" networks without listing them; this is the usual convolutional net of that line
+of work (Higgins et al. 2017; Burgess et al. 2018 and Kim & Mnih 2018 use close variants on
+dSprites): four 4x4 stride-2 convolutions (32, 32, 64, 64 channels), a dense layer of 256, then
+the code; the decoder mirrors it with transposed convolutions. The code is a flat vector of
+`code_size` numbers (dSprites: z = 10) and deterministic: an autoencoder has no log-variance
+head.
 
 The networks the authors actually ran are in mixres/models/dsprites_amr.py ('dsprites_amr': 32
 channels throughout, two dense layers, tanh output, a ReLU discriminator); this family stays a

@@ -1,9 +1,9 @@
 """The 32x32 "ACAI-style" encoder, decoder and spectrally normalised discriminator.
 
-Topology follows REFERENCE.md section 1 (the AMR reference code): `num_scales =
-log2(width / latent_width)` stages, each two 3x3 convolutions then a 2x resample, channels
-`depth * 2**scale`. For width=32, latent_width=4, depth=16, latent=2 and 3 image channels the
-generator (encoder + decoder) has 226,917 parameters and the discriminator 150,178.
+Topology of the AMR reference code (docs/architectures.md#acai-style-networks):
+`num_scales = log2(width / latent_width)` stages, each two 3x3 convolutions then a 2x resample,
+channels `depth * 2**scale`. For width=32, latent_width=4, depth=16, latent=2 and 3 image
+channels the generator (encoder + decoder) has 226,917 parameters and the discriminator 150,178.
 
 Two choices follow the AMR authors' code (`architectures/arch_kyle.py` of
 christopher-beckham/amr) when the config asks (`config.model.init`, `config.model.entry_padding`;

@@ -1,4 +1,4 @@
-"""Deep InfoMax networks (Hjelm et al. 2019, appendix A.2; REFERENCE.md section 5).
+"""Deep InfoMax networks (Hjelm et al. 2019, A.2; docs/architectures.md#deep-infomax-networks).
 
 - `Encoder`: the DCGAN-discriminator-like CIFAR-10 encoder: three 4x4 stride-2 convolutions
   (64, 128, 256 channels), a fully connected layer of 1024, then the 64-d code Y; BatchNorm and

@@ -1,7 +1,8 @@
 """Fully connected encoder, decoder and spectrally normalised discriminator for vector inputs.
 
-GAIA's 2-D experiments (REFERENCE.md section 3; GAIA paper appendix 5.1) use "6 fully connected
-layers per network with 256 units per layer, and a latent layer with two neurons". We read
+GAIA's 2-D experiments (GAIA paper appendix 5.1; docs/architectures.md#mlps-for-the-2-d-toys)
+use "6 fully connected layers per network with 256 units per layer, and a latent layer with two
+neurons". We read
 "per network" as each of encoder and decoder: the encoder is `mlp_layers` ReLU layers of
 `mlp_width` units then a linear code of `code_size`; the decoder mirrors it and ends in a linear
 layer (no output activation: inputs are points or pixels in about [-1, 1]). ReLU is the GAIA

@@ -2,7 +2,7 @@
 
 A critic looks at decoded mixes g(alpha f(x) + (1 - alpha) f(x')) of a code and a random batch
 partner's and tries to tell how mixed they are; the autoencoder tries to make every mix look
-unmixed. REFERENCE.md section 2; the AMR paper (section 3 and Tables 1 to 3) for 'amr'. The
+unmixed. docs/methods.md#acai; the AMR paper (section 3 and Tables 1 to 3) for 'amr'. The
 partner x' (`config.acai.partner`) is the batch reversed, 'reversed' (the ACAI code, acai.py:64
 of brain-research/acai: `encode[::-1]`, so no example of an even batch meets itself), or a
 random permutation of it, 'permutation' (the AMR authors' acai_f3.py: `torch.randperm`, which

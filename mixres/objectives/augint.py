@@ -1,4 +1,4 @@
-"""AugIntAE and adversarial AugIntAE (REFERENCE.md section 4; seeds/augintae_report.txt, 4.2).
+"""AugIntAE and adversarial AugIntAE (the AugIntAE report, 4.2; docs/methods.md#augintae).
 
 Every training image x arrives with two independent random affine views x1, x2 (the pipeline's
 config.data.augment with num_views = 2: rotation U[-10, 10] deg, translation U[-5, 5] px, zoom

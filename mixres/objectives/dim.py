@@ -1,4 +1,4 @@
-"""Deep InfoMax (Hjelm et al. 2019; REFERENCE.md section 5): an encoder without a decoder.
+"""Deep InfoMax (Hjelm et al. 2019; docs/methods.md#deep-infomax): an encoder without a decoder.
 
 The encoder and its critics minimise (Eq. 8)
 

@@ -1,4 +1,4 @@
-"""GAIA (Sainburg et al. 2018; REFERENCE.md section 3): a GAN whose generator and discriminator
+"""GAIA (Sainburg et al. 2018; docs/methods.md#gaia): a GAN whose generator and discriminator
 are both autoencoders, trained on latent interpolations.
 
 G = decoder o encoder, D = disc_decoder o disc_encoder (BEGAN-style: D scores an input by how
@@ -26,7 +26,7 @@ that a slope acts on loss differences as there; L_dist is scale-free either way.
 
 G has no direct reconstruction term |x - G(x)| (paper and code): it reconstructs x "across the
 discriminator" through L_GX; |x - G(x)| is logged as gen/recon only. The paper's section 2
-describes D's term on G(x) as D's own AE loss |G(x) - D(G(x))|; REFERENCE.md and the code use
+describes D's term on G(x) as D's own AE loss |G(x) - D(G(x))|; the GAIA code uses
 |x - D(G(x))|:
 config.gaia.disc_fake_target picks the one that L_D and s use (G always uses L_GX).
 
@@ -44,7 +44,7 @@ from mixres import models
 from mixres.objectives import base
 from mixres.objectives import two_player
 
-MAX_P_FAKE = 0.9  # REFERENCE.md and the code: D's weight on fakes never passes 0.9.
+MAX_P_FAKE = 0.9  # GAIA's balancing (docs/methods.md#gaia): D's weight on fakes stays <= 0.9.
 FAKE_TARGETS = ('input', 'generated')
 BALANCE_GRADIENTS = ('stop', 'through')
 LOSS_SCALES = {'pm1': 1.0, 'unit': 0.5}  # L1 on x in [-1, 1]; on (x + 1) / 2 in [0, 1].
