@@ -20,9 +20,15 @@ def get_config() -> ml_collections.ConfigDict:
   # cifar10, celeb_a, dsprites. See mixres/data/sources.py.
   config.data.name = 'svhn_cropped'
   config.data.data_dir = ''  # TFDS data_dir; '' means TFDS's default.
-  config.data.path = ''  # Local IDX (.gz) or .npz file; replaces the TFDS read of data.name.
-  config.data.labels_path = ''  # IDX labels; '' derives it from path (images-idx3 -> labels-idx1).
-  config.data.train_split = 'train'  # The TFDS split the train/valid pair is cut from.
+  # A local file that replaces the TFDS read of data.name, as distributed: IDX (.gz), .npz
+  # (KMNIST's kmnist-train-imgs.npz too), SVHN's train_32x32.mat, cifar-10-binary.tar.gz; see
+  # mixres/data/files.py.
+  config.data.path = ''
+  # Labels of IDX or KMNIST .npz images; '' derives it from path (images-idx3 -> labels-idx1,
+  # -imgs.npz -> -labels.npz).
+  config.data.labels_path = ''
+  # The split the train/valid pair is cut from: TFDS's, or the CIFAR-10 archive's (train, test).
+  config.data.train_split = 'train'
   config.data.valid_fraction = 0.1  # Reference code: SVHN train split 90/10 train/valid.
   config.data.valid_size = 0  # > 0: this many validation examples instead of valid_fraction.
   # How the train/valid cut is drawn: 'default' (a numpy Generator permutation, validation

@@ -10,8 +10,9 @@ Three kinds of dataset, each with an offline path for tests:
   renderer, 2-D toys (mixres/data/procedural.py);
 - TFDS, read with `tfds.data_source` (ArrayRecord files, no TensorFlow at run time), tested under
   `tfds.testing.mock_data`; never downloaded at run time;
-- local files (`config.data.path`: IDX or .npz, mixres/data/files.py), which replace the TFDS
-  read of the named dataset for users who have the files but no TFDS.
+- local files (`config.data.path`: the files as MNIST, KMNIST, SVHN and CIFAR-10 are
+  distributed, or an .npz; mixres/data/files.py), which replace the TFDS read of the named
+  dataset for users who have the files but no TFDS.
 """
 
 import math
@@ -167,8 +168,7 @@ class TfdsSource:
           f'Prepare it once on a machine with internet (this needs tensorflow: pip install '
           f'tensorflow; tfds build {name} --file_format=array_record --data_dir=DIR), then pass '
           f'--config.data.data_dir=DIR; or point the run at local files: '
-          f'--config.data.path=FILE (IDX images, as MNIST is distributed, or .npz with arrays '
-          f'"images" and "labels")') from None
+          f'--config.data.path=FILE ({files.FORMATS})') from None
 
   def __len__(self) -> int:
     return len(self.source)
@@ -303,7 +303,7 @@ def _load(data: ml_collections.ConfigDict) -> Source:
     if data.name in PROCEDURAL:
       raise ValueError(f'config.data.path is set but config.data.name={data.name!r} is '
                        'procedural; set the name of the dataset the files hold (e.g. mnist)')
-    images, labels = files.load(data.path, data.labels_path)
+    images, labels = files.load(data.path, data.labels_path, data.train_split)
     if data.num_classes and labels.max() >= data.num_classes:
       raise ValueError(f'config.data.num_classes={data.num_classes} does not fit the labels in '
                        f'{data.path} (up to {labels.max()}): use {labels.max() + 1} or more')
