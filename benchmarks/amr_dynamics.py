@@ -16,7 +16,6 @@ the runs already in --workdir. It ends with the collapse check: how much the cod
 reconstructions of 500 validation images vary across inputs at the last checkpoint.
 """
 
-import json
 import os
 import subprocess
 import sys
@@ -24,6 +23,8 @@ import sys
 import numpy as np
 from absl import app
 from absl import flags
+
+from mixres import paths
 
 _WORKDIR = flags.DEFINE_string('workdir', 'runs/dynamics', 'One subfolder per seed.')
 _IMAGES = flags.DEFINE_string('images', '', 'MNIST test images (IDX, .gz); labels beside.')
@@ -60,8 +61,7 @@ def train(workdir: str, seed: int) -> None:
 
 def window_means(workdir: str) -> dict[str, list[float]]:
   """metric -> its mean over the WINDOW steps before each mark (NaN where not logged yet)."""
-  with open(os.path.join(workdir, 'metrics.jsonl')) as f:
-    rows = [json.loads(line) for line in f]
+  rows = paths.read_metrics(workdir)
   means = {}
   for metric in AUTHORS:
     logged = {r['step']: r[metric] for r in rows if metric in r}
@@ -113,7 +113,7 @@ def main(argv):
     workdir = os.path.join(_WORKDIR.value, f'seed{seed}')
     if not _REPORT_ONLY.value:
       train(workdir, seed)
-    if os.path.exists(os.path.join(workdir, 'metrics.jsonl')):
+    if paths.read_metrics(workdir):
       runs[seed] = window_means(workdir)
   print(f'| metric | run | {" | ".join(f"{m:,}" for m in MARKS)} |')
   print(f'|---|---|{"---|" * len(MARKS)}')

@@ -13,8 +13,6 @@ saves are removed when the manager next starts.
 """
 
 import json
-import os
-import shutil
 import sys
 from typing import Any
 
@@ -23,6 +21,7 @@ import ml_collections
 import orbax.checkpoint as ocp
 
 from mixres import faults
+from mixres import paths
 
 # Fields that may change between a run and its resumption: how long and how often, not what;
 # also anything under config.eval (how the run is measured, not what it trains).
@@ -56,7 +55,7 @@ class Checkpointer:
   """CheckpointManager over `directory`; nothing is created until the first save."""
 
   def __init__(self, directory: str, keep: int = 3):
-    self.directory = os.path.abspath(directory)
+    self.directory = paths.absolute(directory)
     self._manager = None
     self._keep = keep
 
@@ -75,15 +74,16 @@ class Checkpointer:
     return self._manager
 
   def latest_step(self) -> int | None:
-    if not os.path.isdir(self.directory):
+    if not self.directory.is_dir():
       return None
     return self.manager.latest_step()
 
   def _newest_complete_step(self) -> int | None:
     """The newest finished save, read from the directory: no manager, so no collective (after
-    a failed save the other processes may not be at the same point)."""
-    names = os.listdir(self.directory) if os.path.isdir(self.directory) else []
-    return max((int(n) for n in names if n.isdigit()), default=None)
+    a failed save the other processes may not be at the same point). Orbax's own test of
+    "finished": a step directory renamed from its temporary name, or on gs:// (no renames)
+    one holding commit_success.txt."""
+    return max(ocp.utils.checkpoint_steps(self.directory), default=None)
 
   def _restore_newest(self, args_of) -> tuple[int, Any] | None:
     """(step, restored) of the newest checkpoint that reads; unreadable ones are moved aside."""
@@ -96,14 +96,14 @@ class Checkpointer:
 
   def _set_aside(self, step: int, error: Exception) -> None:
     """Moves an unreadable checkpoint out of the manager's sight (never deletes it)."""
-    aside = os.path.join(os.path.dirname(self.directory), 'unreadable_checkpoints')
-    target = os.path.join(aside, str(step))
+    aside = self.directory.parent / 'unreadable_checkpoints'
+    target = aside / str(step)
     suffix = 1
-    while os.path.exists(target):
-      target, suffix = os.path.join(aside, f'{step}.{suffix}'), suffix + 1
+    while target.exists():
+      target, suffix = aside / f'{step}.{suffix}', suffix + 1
     if jax.process_index() == 0:
-      os.makedirs(aside, exist_ok=True)
-      shutil.move(os.path.join(self.directory, str(step)), target)
+      aside.mkdir(parents=True, exist_ok=True)
+      paths.move_tree(self.directory / str(step), target)
       print(f'warning: checkpoint step {step} is unreadable ({faults.first_line(error)}); moved '
             f'to {target}, trying the one before', file=sys.stderr, flush=True)
     if jax.process_count() > 1:

@@ -56,7 +56,8 @@ def restore(workdir: str, config=None):
 def evaluate_checkpoint(workdir: str, evaluators: Sequence[str] | None = None,
                         max_examples: int | None = None) -> dict[str, float]:
   """Runs evaluators on the latest checkpoint; writes evaluation/step_<N>.json and PNGs."""
-  from PIL import Image
+  from etils import epath
+  from mixres import paths
   config = saved_config(workdir)
   if evaluators:
     config.eval.evaluators = list(evaluators)
@@ -65,12 +66,12 @@ def evaluate_checkpoint(workdir: str, evaluators: Sequence[str] | None = None,
   experiment, state = restore(workdir, config)
   scalars, images = experiment.evaluate(state)
   step = int(state.step)
-  out = os.path.join(workdir, 'evaluation')
-  os.makedirs(out, exist_ok=True)
-  with open(os.path.join(out, f'step_{step}.json'), 'w') as f:
-    json.dump({'step': step, 'evaluators': list(config.eval.evaluators), **scalars}, f, indent=2)
+  out = epath.Path(workdir) / 'evaluation'
+  out.mkdir(parents=True, exist_ok=True)
+  (out / f'step_{step}.json').write_text(json.dumps(
+      {'step': step, 'evaluators': list(config.eval.evaluators), **scalars}, indent=2))
   for name, image in images.items():
-    Image.fromarray(image).save(os.path.join(out, f'{name.replace("/", "_")}_{step}.png'))
+    paths.write_image(out / f'{name.replace("/", "_")}_{step}.png', image)
   experiment.checkpointer.close()
   return scalars
 
@@ -148,16 +149,16 @@ def main(argv: Sequence[str]) -> None:
     logging.set_verbosity(logging.WARNING)  # Orbax logs every restore at INFO.
   try:
     if _COMPARE.value:
-      from PIL import Image
+      from mixres import paths
       if saved_config(_COMPARE.value[0]).model.arch == 'mlp':  # 2-D points: scatter panels.
         figure, results = compare_toys(_COMPARE.value)
         for workdir, scalars in results:
           print(workdir, json.dumps({k: round(v, 4) for k, v in sorted(scalars.items())}))
-        Image.fromarray(figure).save(_OUT.value)
+        paths.write_image(_OUT.value, figure)
         print(f'wrote {_OUT.value}')
       else:
         mosaic, labels = compare_interpolations(_COMPARE.value, _PAIRS.value, _STEPS.value)
-        Image.fromarray(mosaic).save(_OUT.value)
+        paths.write_image(_OUT.value, mosaic)
         print(f'wrote {_OUT.value}: {_PAIRS.value} pairs x rows {labels}')
     else:
       scalars = evaluate_checkpoint(_WORKDIR.value, _EVALUATORS.value, _MAX_EXAMPLES.value)

@@ -3,14 +3,15 @@
 Only process 0 writes; the others get a writer that does nothing.
 """
 
-import json
 import os
 import time
 from typing import Any
 
 import jax
 import numpy as np
-from PIL import Image
+from etils import epath
+
+from mixres import paths
 
 
 class MetricWriter:
@@ -22,16 +23,16 @@ class MetricWriter:
     self._tensorboard = None
     if self.enabled:
       from tensorboardX import SummaryWriter  # Imported lazily: pulls in protobuf.
-      os.makedirs(os.path.join(workdir, 'figures'), exist_ok=True)
+      paths.register_tensorboard_writers()
+      (epath.Path(workdir) / 'figures').mkdir(parents=True, exist_ok=True)
       self._tensorboard = SummaryWriter(os.path.join(workdir, 'tensorboard'))
-      self._jsonl = open(os.path.join(workdir, 'metrics.jsonl'), 'a')
+      self._jsonl = paths.MetricsLog(workdir)
 
   def write_scalars(self, step: int, scalars: dict[str, Any]) -> None:
     if not self.enabled:
       return
     scalars = {k: float(v) for k, v in scalars.items()}
-    self._jsonl.write(json.dumps({'step': step, **scalars}) + '\n')
-    self._jsonl.flush()
+    self._jsonl.write({'step': step, **scalars})
     for name, value in scalars.items():
       self._tensorboard.add_scalar(name, value, step)
 
@@ -42,7 +43,7 @@ class MetricWriter:
     for name, image in images.items():
       self._tensorboard.add_image(name, image, step, dataformats='HWC')
       filename = f'{name.replace("/", "_")}_{step:08d}.png'
-      Image.fromarray(image).save(os.path.join(self.workdir, 'figures', filename))
+      paths.write_image(epath.Path(self.workdir) / 'figures' / filename, image)
 
   def close(self) -> None:
     if self.enabled:

@@ -4,7 +4,8 @@
   python -m mixres.report runs/ --published --metric=best/probe/val_accuracy
   python -m mixres.report runs/ --metric=lines/mean_distance --scale=1000
 
-A run is a directory holding `config.json` and `metrics.jsonl` (what mixres.main writes). Its
+A run is a directory holding `config.json` and its metrics (`metrics.jsonl`, or its segments in
+a gs:// workdir: mixres/paths.py), what mixres.main writes; roots may be gs:// URLs too. Its
 value is the metric's last logged value: for `best/...` metrics that is the best over training,
 the AMR paper's protocol. Columns are settings, rows are table rows: both from `config.setting`
 ('svhn:mixup2', set by the configs/amr_*.py files), else the dataset and a label built from the
@@ -26,8 +27,10 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 from absl import app
 from absl import flags
+from etils import epath
 
 from configs import amr_paper
+from mixres import paths
 
 _METRIC = flags.DEFINE_string('metric', 'best/probe/val_accuracy', 'metrics.jsonl key to report')
 _SCALE = flags.DEFINE_float('scale', 100.0, 'multiply values by this (100: accuracy in %)')
@@ -56,29 +59,24 @@ def protocol(metric: str) -> str | None:
 
 
 def find_runs(roots: Iterable[str]) -> list[str]:
-  """Every directory under `roots` (themselves included) with a config.json and metrics.jsonl."""
+  """Every directory under `roots` (themselves included) with a config.json and metrics."""
   runs = []
   for root in roots:
-    if not os.path.isdir(root):
+    if not epath.Path(root).is_dir():
       raise FileNotFoundError(f'{root}: no such directory (pass workdirs or their parents)')
-    for path, _, files in os.walk(root):
-      if 'config.json' in files and 'metrics.jsonl' in files:
-        runs.append(path)
+    for path, _, files in paths.walk(root):
+      if 'config.json' in files and paths.metrics_files(files):
+        runs.append(os.fspath(path))
   return sorted(runs)
 
 
-def last_value(metrics_path: str, metric: str, median_of: int = 1) -> float | None:
-  """The metric's last logged value in a metrics.jsonl file, or the median of its last
-  `median_of` values (ACAI reports the median of the last 20 evaluations of each run, AUDIT.md
-  C3); None if it was never logged."""
+def last_value(run: str, metric: str, median_of: int = 1) -> float | None:
+  """The metric's last logged value in a run's metrics (paths.read_metrics), or the median of
+  its last `median_of` values (ACAI reports the median of the last 20 evaluations of each run,
+  AUDIT.md C3); None if it was never logged."""
   if median_of < 1:
     raise ValueError(f'--median_of_last={median_of} must be >= 1')
-  values = []
-  with open(metrics_path) as f:
-    for line in f:
-      record = json.loads(line)
-      if metric in record:
-        values.append(float(record[metric]))
+  values = [float(record[metric]) for record in paths.read_metrics(run) if metric in record]
   return float(np.median(values[-median_of:])) if values else None
 
 
@@ -102,9 +100,8 @@ def collect(runs: Sequence[str], metric: str, median_of: int = 1
   """(column, row) -> [(lambda, value)] for every run that logged the metric (`last_value`)."""
   cells = collections.defaultdict(list)
   for run in runs:
-    with open(os.path.join(run, 'config.json')) as f:
-      config = json.load(f)
-    value = last_value(os.path.join(run, 'metrics.jsonl'), metric, median_of)
+    config = json.loads((epath.Path(run) / 'config.json').read_text())
+    value = last_value(run, metric, median_of)
     if value is not None:
       cells[run_cell(config)].append((float(config.get('lam', 0.0)), value))
   return cells

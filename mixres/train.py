@@ -16,6 +16,7 @@ import jax
 import ml_collections
 import numpy as np
 from absl import logging
+from etils import epath
 
 from mixres import checkpoint
 from mixres import evaluation
@@ -263,8 +264,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
 
   writer = metric_writers.MetricWriter(workdir)
   if jax.process_index() == 0:
-    with open(os.path.join(workdir, 'config.json'), 'w') as f:
-      f.write(config.to_json_best_effort(indent=2))
+    (epath.Path(workdir) / 'config.json').write_text(config.to_json_best_effort(indent=2))
 
   batches = pipeline.train_batches(experiment.train_source, config.batch_size,
                                    shuffle_seed(config), config.data.augment,

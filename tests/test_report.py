@@ -113,7 +113,7 @@ def test_command_line(tmp_path):
   assert missing.returncode == 1
   assert missing.stderr.strip().splitlines() == [
       f"mixres.report: no run under {tmp_path} logged --metric='x' (1 runs found)"]
-  np.testing.assert_equal(report.last_value(os.path.join(tmp_path, 'r', 'metrics.jsonl'), 'x'),
+  np.testing.assert_equal(report.last_value(os.path.join(tmp_path, 'r'), 'x'),
                           None)
 
 
@@ -122,10 +122,10 @@ def test_median_of_the_last_n_evaluations_per_run(tmp_path):
   mean over runs; the last value alone is the default."""
   write_run(str(tmp_path), 'a', [float(v) for v in range(1, 31)], setting='svhn:bern2')
   write_run(str(tmp_path), 'b', [float(v) for v in range(1, 31)][::-1], setting='svhn:bern2')
-  metrics = os.path.join(tmp_path, 'a', 'metrics.jsonl')
-  assert report.last_value(metrics, 'best/probe/val_accuracy') == 30.0
-  assert report.last_value(metrics, 'best/probe/val_accuracy', median_of=20) == 20.5  # 11..30
-  assert report.last_value(metrics, 'best/probe/val_accuracy', median_of=100) == 15.5  # All.
+  run = os.path.join(tmp_path, 'a')
+  assert report.last_value(run, 'best/probe/val_accuracy') == 30.0
+  assert report.last_value(run, 'best/probe/val_accuracy', median_of=20) == 20.5  # 11..30
+  assert report.last_value(run, 'best/probe/val_accuracy', median_of=100) == 15.5  # All.
   runs = report.find_runs([str(tmp_path)])
   cells = report.collect(runs, 'best/probe/val_accuracy', median_of=20)
   # Run b counts down, 30 to 1: its last 20 are 20..1, median 10.5.

@@ -2,7 +2,6 @@
 
 import functools
 import hashlib
-import json
 import os
 import re
 import subprocess
@@ -13,6 +12,7 @@ import numpy as np
 import pytest
 
 from mixres import parallel
+from mixres import paths
 from mixres import train
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -247,7 +247,7 @@ def test_authors_code_choices_resume_bit_for_bit(tiny_config, tmp_path):
   for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)):
     np.testing.assert_array_equal(x, y)
   # The probe is read after each epoch (steps 3 and 6); the figure only at eval_every = 6.
-  logged = [json.loads(line) for line in (tmp_path / 'straight' / 'metrics.jsonl').open()]
+  logged = paths.read_metrics(tmp_path / 'straight')
   assert [m['step'] for m in logged if 'probe/val_accuracy' in m] == [3, 6]
   assert os.listdir(tmp_path / 'straight' / 'figures') == ['interpolation_mixup_00000006.png']
 
@@ -276,7 +276,7 @@ def test_data_order_follows_the_run_seed_when_asked(tiny_config):
 # Several steps per compiled call.
 
 def _logged(workdir):
-  return [json.loads(line) for line in open(os.path.join(workdir, 'metrics.jsonl'))]
+  return paths.read_metrics(workdir)
 
 
 def _with(config, **fields):
