@@ -27,7 +27,7 @@ import numpy as np
 from absl import app
 from absl import flags
 
-from configs import amr_paper
+from mixres import paper_tables as amr_paper  # The AMR paper's tables.
 
 _METRIC = flags.DEFINE_string('metric', 'best/probe/val_accuracy', 'metrics.jsonl key to report')
 _SCALE = flags.DEFINE_float('scale', 100.0, 'multiply values by this (100: accuracy in %)')
