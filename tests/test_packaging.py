@@ -1,5 +1,6 @@
 """What `pip install .` installs: pyproject.toml's dependencies cover every package mixres
-imports, requirements.txt's lock lies inside their ranges, and the wheel holds mixres alone.
+imports, requirements.txt's lock lies inside their ranges, and the wheel holds mixres and the
+config files.
 
 Offline and in seconds, so that CI need not build a second environment from PyPI: the README's
 install (`pip install -r requirements.txt -e .`) already resolves the lock with the package's
@@ -71,7 +72,7 @@ def test_every_imported_package_is_a_dependency():
 
 
 def test_the_package_never_imports_the_configs():
-  """configs/ import mixres, never the reverse: the wheel holds no configs."""
+  """configs/ import mixres, never the reverse: the package runs without them."""
   assert 'configs' not in _imports('mixres')
 
 
@@ -90,8 +91,9 @@ def test_the_wheel_holds_mixres_and_its_dependencies(tmp_path):
   build in the checkout would leave build/ and an egg-info there)."""
   pytest.importorskip('setuptools', reason='a venv of Python 3.12+ has no setuptools')
   source = tmp_path / 'source'
-  shutil.copytree(os.path.join(REPO, 'mixres'), source / 'mixres',
-                  ignore=shutil.ignore_patterns('__pycache__'))
+  for package in ('mixres', 'configs'):
+    shutil.copytree(os.path.join(REPO, package), source / package,
+                    ignore=shutil.ignore_patterns('__pycache__'))
   shutil.copy(os.path.join(REPO, 'pyproject.toml'), source)
   result = subprocess.run(
       [sys.executable, '-m', 'pip', 'wheel', '--no-deps', '--no-build-isolation', '-q',
@@ -102,8 +104,8 @@ def test_the_wheel_holds_mixres_and_its_dependencies(tmp_path):
     names = archive.namelist()
     metadata = archive.read(next(n for n in names if n.endswith('.dist-info/METADATA'))).decode()
   packages = {n.split('/')[0] for n in names if not n.split('/')[0].endswith('.dist-info')}
-  assert packages == {'mixres'}
-  assert 'mixres/paper_tables.py' in names and 'mixres/data/sources.py' in names
+  assert packages == {'mixres', 'configs'}
+  assert {'mixres/paper_tables.py', 'mixres/data/sources.py', 'configs/base.py'} <= set(names)
   declared = [Requirement(line.split(':', 1)[1].strip())
               for line in metadata.splitlines() if line.startswith('Requires-Dist:')]
   assert {_name(r.name) for r in declared if not r.marker} == {
