@@ -10,8 +10,8 @@ ROW is a table row (paper_tables.ROWS; default mixup2) and sets objective, mixer
 lambda; `local` makes the small CPU variant: the same model, losses and schedule, LOCAL_STEPS
 steps, a shorter evaluation, and a faster probe (make_local says why).
 
-Every table config runs what the authors ran (`follow_authors_code`, `epochs`): where their
-code differs from mixres's defaults, the field that chooses is set to their choice here.
+Every table config runs what the authors ran (`follow_authors_code`, `paper_tables.epochs`): where
+their code differs from mixres's defaults, the field that chooses is set to their choice here.
 """
 
 import ml_collections
