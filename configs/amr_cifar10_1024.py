@@ -6,7 +6,7 @@
 
 Data: TFDS 'cifar10' train split, 40k train / 10k valid (docs/methods.md#amr-protocol). The paper
 gives no epoch count for Table 3; every row trains 8000 epochs of 625 batches, as the authors'
-scripts at its lambda (amr_paper.SCRIPT_EPOCHS).
+scripts at its lambda (mixres/paper_tables.py SCRIPT_EPOCHS).
 Published: AE+GAN 59.93, mixup2 60.80, bern2 59.81, mixup3 61.68, mixup4 61.72, mixup6 60.34,
 mixup8 59.75.
 Time: 5,000,000 steps, an accelerator job (BENCHMARKS.md has the CPU rate).

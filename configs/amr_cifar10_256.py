@@ -6,7 +6,7 @@
 
 Data: TFDS 'cifar10' train split, 40k train / 10k valid (docs/methods.md#amr-protocol). The paper
 gives no epoch count for Table 3; every row trains 3000 epochs of 625 batches, as the authors'
-scripts at its lambda (amr_paper.SCRIPT_EPOCHS).
+scripts at its lambda (mixres/paper_tables.py SCRIPT_EPOCHS).
 Published: AE+GAN 53.08, mixup2 54.24, bern2 52.40, mixup3 54.94, mixup4 54.68, mixup6 52.95,
 mixup8 53.07.
 Time: 1,875,000 steps, an accelerator job (BENCHMARKS.md has the CPU rate).

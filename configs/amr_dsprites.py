@@ -19,7 +19,7 @@ bern3 gan3fm_lamb1.sh, vae_beta100 bvae_beta100.sh), field by field:
 - optim: Adam lr 1e-4, betas (0.5, 0.99), vae_beta100 (0.9, 0.99); weight_decay 0: no script
   passes --weight_decay and its default is 0 (task_launcher.py:202). batch_size 64; G every 5th
   step (--update_g_every's default 5, task_launcher.py:205).
-- vae_beta100 (configs/amr_paper.py ROWS): beta 100, likelihood 'bernoulli_mean' (their VAE's
+- vae_beta100 (mixres/paper_tables.py ROWS): beta 100, likelihood 'bernoulli_mean' (their VAE's
   --recon_loss=bce is the same summed BCE of a tanh decoder, models/vae.py:18-22), posterior
   'std' (the encoder's second half is the std, vae.py:51-52), kl_reduction 'mean' (KL .mean()
   over batch and dimensions, vae.py:75). Their VAE takes no D (task_launcher.py:716-726), so
@@ -47,6 +47,7 @@ Time: 5,760,000 steps, about 33 days on the 2-core CPU at 2 steps/s (the 'betava
 """
 
 from configs import amr_paper
+from mixres import paper_tables
 
 IMAGES = 737_280  # The whole factor grid, the authors' training set.
 STEPS_PER_EPOCH = IMAGES // 64  # 11,520 at their batch of 64.
@@ -79,6 +80,6 @@ def get_config(arg=None):
     dis.factor_vae_batch, dis.beta_vae_batch, dis.scale_examples = 50, 32, 2_000
     dis.amr_authors_votes = dis.amr_authors_batch = 100
   else:
-    config.num_train_steps = amr_paper.epochs('dsprites', row) * STEPS_PER_EPOCH
+    config.num_train_steps = paper_tables.epochs('dsprites', row) * STEPS_PER_EPOCH
     config.eval_every = STEPS_PER_EPOCH
   return config

@@ -40,14 +40,12 @@ is not in their repository).
 
 from configs import amr_paper
 from configs import base
+from mixres import config_arg
 
 
 def get_config(arg=None):
-  parts = {p for p in (arg or '').split(',') if p}
-  if not parts <= {'local', 'reference'}:
-    raise ValueError(f'config argument {arg!r}: amr_supervised takes "local", "reference" or '
-                     '"reference,local" (or nothing)')
-  local = 'local' in parts
+  flags, = config_arg.parse(arg, flags=('reference', 'local'))
+  local = 'local' in flags
   config = base.get_config()
   config.objective = 'amr_supervised'
   # Eq. 3's unsupervised mixer, whose terms the supervised ones add to (k = 2); also the
@@ -59,7 +57,7 @@ def get_config(arg=None):
   config.supervised.mask = 'sample'
   config.supervised.classifier = 'sigmoid'
   config.eval.evaluators = ('probe', 'interpolation', 'attribute_consistency')
-  if 'reference' in parts:
+  if 'reference' in flags:
     config.supervised.variant = 'reference'
     config.supervised.mask = 'soft'  # m = p, never sampled (discriminators.py:374-376).
     # discriminators.py:364-371: Linear(A, C), Linear(C, C), Linear(C, C), each ReLU'd.

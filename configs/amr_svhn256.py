@@ -5,8 +5,8 @@
   append ',local' for the CPU variant
 
 The paper gives no epoch count for Table 3; each row trains as long as the authors' script at its
-lambda (amr_paper.SCRIPT_EPOCHS): 6000 epochs for ae_gan, mixup2, mixup6; 4500 for bern2,
-mixup3, mixup4, mixup8 and acai.
+lambda (mixres/paper_tables.py SCRIPT_EPOCHS): 6000 epochs for ae_gan, mixup2, mixup6; 4500
+for bern2, mixup3, mixup4, mixup8 and acai.
 Published: AE+GAN 59.00, mixup2 71.51, bern2 58.64, mixup3 73.33, mixup4 74.69, mixup6 73.85,
 mixup8 75.71.
 Time: 1,031 batches an epoch, 4.6M to 6.2M steps: accelerator jobs (BENCHMARKS.md has the CPU

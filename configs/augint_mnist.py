@@ -39,6 +39,7 @@ Augmenting the seeds alone scores 48 on lines.
 import os
 
 from configs import base
+from mixres import config_arg
 
 METHODS = {
     'augint': dict(objective='augint', num_views=2, norm='batch'),
@@ -51,15 +52,9 @@ LOCAL_MNIST = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__fil
                            'shared', 'data', 'mnist', 'mnist-t10k-images-idx3-ubyte.gz')
 
 
-def parse(arg: str | None) -> tuple[str, set[str]]:
+def parse(arg: str | None) -> tuple[str, frozenset[str]]:
   """'METHOD[,fewshot][,local]' -> (method, flags); ValueError naming the valid choices."""
-  parts = [p for p in (arg or 'augint').split(',') if p]
-  flags = {p for p in parts if p in ('local', 'fewshot')}
-  methods = [p for p in parts if p not in flags]
-  if len(methods) != 1 or methods[0] not in METHODS:
-    raise ValueError(f'config argument {arg!r}: choose one method of '
-                     f'{", ".join(METHODS)}, optionally followed by ",fewshot" and/or ",local"')
-  return methods[0], flags
+  return config_arg.parse(arg, flags=('fewshot', 'local'), METHOD=(METHODS, 'augint'))
 
 
 def get_config(arg=None):

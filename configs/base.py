@@ -11,7 +11,7 @@ import ml_collections
 def get_config() -> ml_collections.ConfigDict:
   config = ml_collections.ConfigDict()
   config.seed = 0
-  config.setting = ''  # 'setting:row' of the paper's tables (configs/amr_paper.py), for reports.
+  config.setting = ''  # 'setting:row' of the AMR tables (mixres/paper_tables.py), for reports.
   config.objective = 'amr'  # See mixres/objectives/__init__.py for the registry.
 
   config.data = ml_collections.ConfigDict()

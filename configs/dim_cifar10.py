@@ -52,6 +52,7 @@ global,infonce,paper,local 21 s (80.2%).
 import ml_collections
 
 from configs import base
+from mixres import config_arg
 
 VARIANTS = {
     'local': dict(alpha=0.0, beta=1.0, gamma=0.1),  # DIM(L).
@@ -77,16 +78,9 @@ LOCAL_STEPS = 100
 def parse(arg: str | None) -> tuple[str, str, str, bool]:
   """'VARIANT[,ESTIMATOR][,FIELDS][,local]' -> (variant, estimator, fields, local); ValueError
   if malformed."""
-  parts = [p for p in (arg or 'local').split(',') if p]
-  variant, rest = parts[0], parts[1:]
-  local = rest[-1:] == ['local']
-  rest = rest[:-1] if local else rest
-  fields = rest.pop() if rest[-1:] and rest[-1] in FIELD_SETS else 'code'
-  if (variant not in VARIANTS or len(rest) > 1 or any(e not in ESTIMATORS for e in rest)):
-    raise ValueError(f'config argument {arg!r} must be VARIANT[,ESTIMATOR][,FIELDS][,local] with '
-                     f'VARIANT one of {", ".join(VARIANTS)}, ESTIMATOR one of '
-                     f'{", ".join(ESTIMATORS)} and FIELDS one of {", ".join(FIELD_SETS)}')
-  return variant, (rest[0] if rest else 'jsd'), fields, local
+  variant, estimator, fields, flags = config_arg.parse(
+      arg, VARIANT=(VARIANTS, 'local'), ESTIMATOR=(ESTIMATORS, 'jsd'), FIELDS=(FIELD_SETS, 'code'))
+  return variant, estimator, fields, 'local' in flags
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:

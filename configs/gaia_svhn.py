@@ -21,6 +21,7 @@ of CPU) with other jobs on the 2 cores; best probe accuracy 91.4%.
 
 from configs import amr_paper
 from configs import base
+from mixres import config_arg
 
 
 def set_code_losses(config) -> None:
@@ -31,8 +32,7 @@ def set_code_losses(config) -> None:
 
 
 def get_config(arg=None):
-  if arg not in (None, '', 'local'):
-    raise ValueError(f'config argument {arg!r}: gaia_svhn takes only "local" (or nothing)')
+  flags, = config_arg.parse(arg)
   config = base.get_config()
   config.objective = 'gaia'
   # GAIA code: tf.train.AdamOptimizer(lr_max=1e-4) with default betas, no weight decay.
@@ -41,7 +41,7 @@ def get_config(arg=None):
   config.optim.b2 = 0.999
   config.optim.weight_decay = 0.0
   set_code_losses(config)
-  if arg == 'local':
+  if 'local' in flags:
     amr_paper.make_local(config)
     config.data.name = 'digits'
     config.data.valid_fraction = 0.2  # As configs/quickstart.py.

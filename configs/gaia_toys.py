@@ -24,6 +24,7 @@ an idle machine runs 60 steps/s, about 6 minutes), toy/mixes_on_spiral 0.94; ',l
 
 from configs import base
 from configs import gaia_svhn
+from mixres import config_arg
 
 TOYS = ('spiral', 'moons', 'circles', 'blobs', 'swiss_roll', 's_curve')
 CLASSES = {'moons': 2, 'circles': 2, 'blobs': 8}  # As mixres/data/sources.py labels them.
@@ -31,14 +32,8 @@ CLASSES = {'moons': 2, 'circles': 2, 'blobs': 8}  # As mixres/data/sources.py la
 
 def parse(arg: str | None) -> tuple[str, bool]:
   """'TOY[,local]' -> (toy, local); ValueError naming the toys."""
-  parts = [p for p in (arg or '').split(',') if p]
-  local = 'local' in parts
-  names = [p for p in parts if p != 'local']
-  toy = names[0] if names else 'spiral'
-  if len(names) > 1 or toy not in TOYS:
-    raise ValueError(f'config argument {arg!r}: choose a toy of {", ".join(TOYS)} (optionally '
-                     'followed by ",local")')
-  return toy, local
+  toy, flags = config_arg.parse(arg, TOY=(TOYS, 'spiral'))
+  return toy, 'local' in flags
 
 
 def set_toy_vae(config) -> None:

@@ -37,6 +37,7 @@ steps: about 36 hours for ACAI and 14 to 24 hours for the others here, accelerat
 
 from configs import amr_paper
 from configs import base
+from mixres import config_arg
 
 # Method -> (objective, overrides): the ACAI lines table's rows.
 METHODS = {
@@ -56,13 +57,8 @@ TOTAL_STEPS = (1 << 24) // 64  # ACAI code: total_kimg = 2^14 kimg at batch 64.
 
 def parse(arg: str | None) -> tuple[str, bool]:
   """'METHOD[,local]' -> (method, local); ValueError naming the methods."""
-  parts = [p for p in (arg or '').split(',') if p]
-  methods = [p for p in parts if p != 'local']
-  method = methods[0] if methods else 'acai'
-  if len(methods) > 1 or method not in METHODS:
-    raise ValueError(f'config argument {arg!r}: the lines benchmark has methods '
-                     f'{", ".join(METHODS)} (optionally followed by ",local")')
-  return method, 'local' in parts
+  method, flags = config_arg.parse(arg, METHOD=(METHODS, 'acai'))
+  return method, 'local' in flags
 
 
 def get_config(arg=None):

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs a paper setting's table rows x seeds on this machine, one run after another: the runs
-# behind one column of the AMR paper's tables (each row with its own lambda, configs/amr_paper.py).
+# behind one column of the AMR paper's tables (each row with its own lambda,
+# mixres/paper_tables.py).
 #
 #   launch/sweep_table.sh configs/amr_mnist.py runs/mnist "ae_gan mixup2 bern2 mixup3" "0 1 2"
 #   launch/sweep_table.sh configs/amr_svhn_subset.py runs/svhn5k "5k,mixup2 5k,mixup3" "0 1 2" \

@@ -29,7 +29,7 @@ from absl import app
 from absl import flags
 from etils import epath
 
-from configs import amr_paper
+from mixres import paper_tables
 from mixres import paths
 
 _METRIC = flags.DEFINE_string('metric', 'best/probe/val_accuracy', 'metrics.jsonl key to report')
@@ -47,7 +47,7 @@ PROTOCOLS = {'disentanglement/factor_vae': 'kim_mnih',
 PROTOCOL_NAMES = {'kim_mnih': 'Kim & Mnih protocol', 'amr_authors': "AMR authors' protocol"}
 
 # What the AMR paper's published numbers measure, per setting (Table 4 is not probe accuracy):
-# Table 4 came from the authors' own FactorVAE code (amr_paper.PUBLISHED_PROTOCOL), so only our
+# Table 4 came from the authors' own FactorVAE code (paper_tables.PUBLISHED_PROTOCOL), so only our
 # run of that protocol stands beside it like for like.
 PUBLISHED_METRIC = collections.defaultdict(lambda: 'best/probe/val_accuracy',
                                            dsprites='best/disentanglement/factor_vae_amr_authors')
@@ -135,14 +135,14 @@ def table(cells: dict[tuple[str, str], list[tuple[float, float]]], scale: float 
   notes = []
   if published:  # The paper's own number under each of our cells, and its rows we lack.
     for column in columns:
-      theirs = amr_paper.PUBLISHED_PROTOCOL.get(column)
+      theirs = paper_tables.PUBLISHED_PROTOCOL.get(column)
       if PUBLISHED_METRIC[column] != published:
         if theirs and protocol(metric) and protocol(metric) != theirs:
           notes.append(f"{column}: the paper's numbers used the {PROTOCOL_NAMES[theirs]} and are "
                        f'not set beside the {PROTOCOL_NAMES[protocol(metric)]}; like for like: '
                        f'--metric={PUBLISHED_METRIC[column]}')
         continue
-      for row, (mean, std) in amr_paper.PUBLISHED.get(column, {}).items():
+      for row, (mean, std) in paper_tables.PUBLISHED.get(column, {}).items():
         rows[f'{row} (paper)'][column] = f'{mean:.2f} +- {std:.2f}'
   order = sorted(rows, key=lambda r: (r.replace(' (paper)', ''), r.endswith('(paper)')))
   headers = [f'{c} ({PROTOCOL_NAMES[protocol(metric)]})' if protocol(metric) else c

@@ -271,7 +271,7 @@ def test_configs_default_to_celeba_and_local_to_derived_digits():
   assert (local.data.name, tuple(local.data.derived_attributes), local.data.image_size) == (
       'digits', ('odd', 'large', 'loop'), 32)
   assert default.supervised.variant == 'paper'
-  with pytest.raises(ValueError, match='takes "local", "reference" or "reference,local"'):
+  with pytest.raises(ValueError, match=r"^config argument 'big' must be \[reference\]\[,local\]$"):
     amr_supervised.get_config('big')
 
 

@@ -11,6 +11,8 @@ import pytest
 import tensorflow_datasets as tfds
 
 from configs import amr_paper
+from mixres import config_arg
+from mixres import paper_tables
 from mixres import train
 from mixres.data import pipeline
 
@@ -46,17 +48,51 @@ def test_every_config_file_is_covered():
     assert f'{name}.get_config(' in source, (name, test_module)
 
 
+def test_config_argument_is_parts_then_flags():
+  rows = ('mixup2', 'bern2')
+  assert config_arg.parse(None, ROW=(rows, 'mixup2')) == ('mixup2', frozenset())
+  assert config_arg.parse('local', ROW=(rows, 'mixup2')) == ('mixup2', frozenset({'local'}))
+  assert config_arg.parse('bern2,local', ROW=(rows, 'mixup2')) == ('bern2', frozenset({'local'}))
+  assert config_arg.parse('local,fewshot', flags=('fewshot', 'local')) == (
+      frozenset({'fewshot', 'local'}),)
+  # An optional part can be left out before a later one; a word that is a part's choice is that
+  # part, not a flag (configs/dim_cifar10.py's VARIANT 'local').
+  dim = dict(VARIANT=(('local', 'global'), 'local'), ESTIMATOR=(('jsd', 'dv'), 'jsd'))
+  assert config_arg.parse('dv', **dim) == ('local', 'dv', frozenset())
+  assert config_arg.parse('local', **dim) == ('local', 'jsd', frozenset())
+  assert config_arg.parse('local,local', **dim) == ('local', 'jsd', frozenset({'local'}))
+  for bad in ('bern2,mixup2', 'local,bern2', 'local,local', 'mixup5'):
+    with pytest.raises(ValueError, match=rf"^config argument '{bad}' must be \[ROW\]\[,local\] "
+                       r'with ROW one of mixup2, bern2 \(default mixup2\)$'):
+      config_arg.parse(bad, ROW=(rows, 'mixup2'))
+  with pytest.raises(ValueError, match=r"^config argument 'bern2' must be SIZE\[,ROW\]\[,local\] "
+                     r'with SIZE one of 1k, 5k; ROW one of mixup2, bern2 \(default mixup2\)$'):
+    config_arg.parse('bern2', SIZE=(('1k', '5k'), None), ROW=(rows, 'mixup2'))
+
+
+def test_every_config_argument_goes_through_one_parser():
+  """A config file with an argument refuses a wrong one in the shared parser's one line."""
+  takes_one = []
+  for path in sorted(glob.glob(os.path.join(REPO, 'configs', '*.py'))):
+    module = importlib.import_module(f'configs.{os.path.basename(path)[:-3]}')
+    if getattr(module, 'get_config', lambda: None).__code__.co_argcount:
+      takes_one.append(module.__name__)
+      with pytest.raises(ValueError, match=r"^config argument 'nosuch' must be [^\n]*$"):
+        module.get_config('nosuch')
+  assert len(takes_one) == 15, takes_one  # All but base.py and quickstart.py.
+
+
 @pytest.mark.parametrize('module', sorted(SETTINGS))
 def test_every_row_sets_the_papers_method_and_lambda(module):
   setting, prefix = SETTINGS[module]
-  for row, lam in amr_paper.LAMBDAS[setting].items():
+  for row, lam in paper_tables.LAMBDAS[setting].items():
     config = load(module, prefix + row)
     assert config.lam == lam and config.setting == f'{setting}:{row}'
-    for field, value in amr_paper.ROWS[row].items():
+    for field, value in paper_tables.ROWS[row].items():
       assert config[field] == value
     local = load(module, prefix + row + ',local')
     assert local.num_train_steps == amr_paper.LOCAL_STEPS and local.lam == lam
-  with pytest.raises(ValueError, match='rows'):
+  with pytest.raises(ValueError, match='ROW one of ae_gan, mixup2, bern2, '):
     load(module, prefix + 'mixup5')
 
 
@@ -97,7 +133,7 @@ def test_each_setting_has_the_papers_data_bottleneck_and_length(module):
 
 def test_table_3_rows_train_as_long_as_the_authors_scripts():
   """AUDIT.md A12: per row at its lambda, e.g. svhn256 bern2 (lambda 10) ran 4500 epochs."""
-  epochs = {row: load('amr_svhn256', row).num_epochs for row in amr_paper.LAMBDAS['svhn256']}
+  epochs = {row: load('amr_svhn256', row).num_epochs for row in paper_tables.LAMBDAS['svhn256']}
   assert epochs == {'ae_gan': 6000, 'mixup2': 6000, 'bern2': 4500, 'mixup3': 4500,
                     'mixup4': 4500, 'mixup6': 6000, 'mixup8': 4500, 'acai': 4500}
 
@@ -106,7 +142,7 @@ def test_table_3_rows_train_as_long_as_the_authors_scripts():
 def test_table_configs_run_what_the_authors_code_ran(module):
   """AUDIT.md A6-A11: every 32x32 table row selects the AMR code's choice of each field."""
   setting, prefix = SETTINGS[module]
-  for row in amr_paper.LAMBDAS[setting]:
+  for row in paper_tables.LAMBDAS[setting]:
     for arg in (prefix + row, prefix + row + ',local'):
       config = load(module, arg)
       assert (config.model.init, config.model.entry_padding) == ('reference', 1)
@@ -121,7 +157,8 @@ def test_table_configs_run_what_the_authors_code_ran(module):
 def test_subset_sizes_and_defaults():
   assert load('amr_svhn_subset', '1k').data.train_subset == 1_000
   assert load('amr_svhn_subset', '20k,bern2').lam == 10
-  with pytest.raises(ValueError, match='must start with a subset size: 1k, 5k, 10k, 20k'):
+  with pytest.raises(ValueError, match=r"'mixup2' must be SIZE\[,ROW\]\[,local\] "
+                     'with SIZE one of 1k, 5k, 10k, 20k;'):
     load('amr_svhn_subset', 'mixup2')
   default = load('amr_svhn')
   assert (default.objective, default.mixer, default.k, default.lam) == ('amr', 'mixup', 2, 10)
@@ -176,5 +213,6 @@ def test_lines_rows_share_the_acai_code_training():
   # AMR's rows: every net every step, as ACAI's schedule, so a fixed budget is fair to all.
   assert all(rows[m].gen_every == 1 and rows[m].lam == 10.0
              for m in ('ae_gan', 'amr_mixup', 'amr_bern'))
-  with pytest.raises(ValueError, match='the lines benchmark has methods acai, ae, dropout'):
+  with pytest.raises(ValueError,
+                     match=r'must be \[METHOD\]\[,local\] with METHOD one of acai, ae, dropout'):
     lines.get_config('cutmix')

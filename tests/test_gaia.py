@@ -424,12 +424,12 @@ def test_config_arguments():
   assert local.eval.evaluators == ('toy_mixes', 'probe')
   # --config.objective=vae on points (launch/gaia_2d_study.sh) models them with a Gaussian.
   assert (local.vae.likelihood, local.vae.gaussian_std) == ('gaussian', 0.1)
-  with pytest.raises(ValueError, match='choose a toy of spiral, moons'):
+  with pytest.raises(ValueError, match=r'\[TOY\]\[,local\] with TOY one of spiral, moons'):
     gaia_toys.get_config('square')
   full = gaia_svhn.get_config()
   assert (full.data.name, full.num_epochs, full.setting) == ('svhn_cropped', 3500.0, 'svhn:gaia')
   assert full.model.latent * full.model.latent_width**2 == 32
-  with pytest.raises(ValueError, match='takes only "local"'):
+  with pytest.raises(ValueError, match=r"^config argument 'bern2' must be \[local\]$"):
     gaia_svhn.get_config('bern2')
   # The GAIA code's losses (AUDIT.md B1, B2); base keeps constant weights, no clip, [-1, 1].
   code = lambda c: (c.gaia.balance_gradient, c.gaia.clip_losses, c.gaia.loss_scale)

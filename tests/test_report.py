@@ -96,10 +96,10 @@ def test_table4_labels_the_protocol_and_compares_only_like_for_like(tmp_path):
 
 
 def test_protocol_names_agree_with_the_evaluator():
-  from configs import amr_paper
+  from mixres import paper_tables
   from mixres.evaluation import disentanglement
   assert report.PROTOCOLS == {v: k for k, v in disentanglement.PROTOCOLS.items()}
-  assert set(amr_paper.PUBLISHED_PROTOCOL.values()) <= set(disentanglement.PROTOCOLS)
+  assert set(paper_tables.PUBLISHED_PROTOCOL.values()) <= set(disentanglement.PROTOCOLS)
 
 
 def test_command_line(tmp_path):

@@ -204,8 +204,8 @@ def test_main_runs_amr_svhn_config_under_mock_tfds(tmp_path):
     (['--config=configs/quickstart.py', '--config.mixer=cutmix'],
      "config.mixer='cutmix' is not a mixer; choose one of: bernoulli, mixup"),
     (['--config=configs/amr_mnist.py:mixup5'],
-     "config argument 'mixup5': the mnist setting has rows ae_gan, mixup2, bern2, mixup3, "
-     'acai (optionally followed by ",local")'),
+     "config argument 'mixup5' must be [ROW][,local] with ROW one of ae_gan, mixup2, bern2, "
+     'mixup3, acai (default mixup2)'),
     (['--config=configs/nosuch.py'],
      '--config=configs/nosuch.py: no such config file (the settings are in configs/)'),
     (['--config=configs/quickstart.py', '--config.data.nosuch=1'],

