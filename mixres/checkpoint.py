@@ -27,7 +27,8 @@ from mixres import faults
 # Fields that may change between a run and its resumption: how long and how often, not what;
 # also anything under config.eval (how the run is measured, not what it trains).
 RESUMABLE_FIELDS = ('num_train_steps', 'num_epochs', 'log_every', 'eval_every',
-                    'checkpoint_every', 'keep_checkpoints', 'divergence_rollbacks', 'eval.*')
+                    'checkpoint_every', 'keep_checkpoints', 'divergence_rollbacks',
+                    'profile_steps', 'eval.*')
 
 
 def _flatten(tree: dict[str, Any], prefix: str = '') -> dict[str, Any]:
