@@ -1,6 +1,7 @@
 """Where a run's numbers and pictures go: JSON lines, TensorBoard, PNG files, the terminal.
 
-Only process 0 writes; the others get a writer that does nothing.
+Only process 0 writes; the others get a writer that does nothing. JAX is imported where it is
+used, so that mixres.report finds the metric files through this module without loading it.
 """
 
 import json
@@ -11,30 +12,50 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+METRICS_FILE = 'metrics.jsonl'
+# mixres.evaluate's numbers, computed on a checkpoint after training, have a writer of their own
+# in this directory of the workdir, and every name they write starts with the prefix, so a table
+# (`mixres.report --metric=evaluate/clustering/accuracy`) never mixes them up with the numbers
+# logged in training, and a run may train on while its checkpoint is evaluated.
+AFTER_TRAINING_DIR = 'evaluation'
+AFTER_TRAINING_PREFIX = 'evaluate/'
+
 # The progress line's headline: each network's total loss (sorted), then these, at most
 # HEADLINE_SIZE in all; the probe's loss is a side show. Every metric goes to the writers.
 HEADLINE_EXTRA = ('gen/recon', 'probe/train_accuracy')
 HEADLINE_SIZE = 4
 
 
-class MetricWriter:
-  """Scalars to `metrics.jsonl` and TensorBoard; images to TensorBoard and `figures/*.png`."""
+def metrics_files(workdir: str) -> list[str]:
+  """A workdir's metric logs that exist: training's, then mixres.evaluate's."""
+  paths = [os.path.join(workdir, METRICS_FILE),
+           os.path.join(workdir, AFTER_TRAINING_DIR, METRICS_FILE)]
+  return [p for p in paths if os.path.isfile(p)]
 
-  def __init__(self, workdir: str, enabled: bool | None = None):
+
+class MetricWriter:
+  """Scalars to `metrics.jsonl` and TensorBoard; images to TensorBoard and `figures/*.png`.
+
+  after_training: mixres.evaluate's writer, in WORKDIR/evaluation/ with every name prefixed
+  AFTER_TRAINING_PREFIX.
+  """
+
+  def __init__(self, workdir: str, enabled: bool | None = None, after_training: bool = False):
     import jax
     self.enabled = jax.process_index() == 0 if enabled is None else enabled
-    self.root = workdir
+    self.root = os.path.join(workdir, AFTER_TRAINING_DIR) if after_training else workdir
+    self._prefix = AFTER_TRAINING_PREFIX if after_training else ''
     self._tensorboard = None
     if self.enabled:
       from tensorboardX import SummaryWriter  # Imported lazily: pulls in protobuf.
       os.makedirs(os.path.join(self.root, 'figures'), exist_ok=True)
       self._tensorboard = SummaryWriter(os.path.join(self.root, 'tensorboard'))
-      self._jsonl = open(os.path.join(self.root, 'metrics.jsonl'), 'a')
+      self._jsonl = open(os.path.join(self.root, METRICS_FILE), 'a')
 
   def write_scalars(self, step: int, scalars: dict[str, Any]) -> None:
     if not self.enabled:
       return
-    scalars = {k: float(v) for k, v in scalars.items()}
+    scalars = {self._prefix + k: float(v) for k, v in scalars.items()}
     self._jsonl.write(json.dumps({'step': step, **scalars}) + '\n')
     self._jsonl.flush()
     for name, value in scalars.items():
@@ -45,6 +66,7 @@ class MetricWriter:
     if not self.enabled:
       return
     for name, image in images.items():
+      name = self._prefix + name
       self._tensorboard.add_image(name, image, step, dataformats='HWC')
       filename = f'{name.replace("/", "_")}_{step:08d}.png'
       Image.fromarray(image).save(os.path.join(self.root, 'figures', filename))

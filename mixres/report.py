@@ -6,9 +6,12 @@
 
 A run is a directory holding `config.json` and `metrics.jsonl` (what mixres.main writes). Its
 value is the metric's last logged value: for `best/...` metrics that is the best over training,
-the AMR paper's protocol. Columns are settings, rows are table rows: both from `config.setting`
-('svhn:mixup2', set by the configs/amr_*.py files), else the dataset and a label built from the
-objective, mixer and k. Runs of one cell that differ in lambda get one row per lambda (a sweep).
+the AMR paper's protocol. Numbers `mixres.evaluate` computed on the run's checkpoint after
+training are read too (WORKDIR/evaluation/metrics.jsonl), each named with the prefix
+'evaluate/': `--metric=evaluate/clustering/accuracy` tabulates any evaluator run afterwards.
+Columns are settings, rows are table rows: both from `config.setting` ('svhn:mixup2', set by
+the configs/amr_*.py files), else the dataset and a label built from the objective, mixer and
+k. Runs of one cell that differ in lambda get one row per lambda (a sweep).
 
 Table 4 (dsprites) is the FactorVAE metric under two protocols that differ by more than noise
 (mixres/evaluation/disentanglement.py): ours, `disentanglement/factor_vae`, and the AMR authors',
@@ -67,18 +70,20 @@ def find_runs(roots: Iterable[str]) -> list[str]:
   return sorted(runs)
 
 
-def last_value(metrics_path: str, metric: str, median_of: int = 1) -> float | None:
-  """The metric's last logged value in a metrics.jsonl file, or the median of its last
-  `median_of` values (ACAI reports the median of the last 20 evaluations of each run, AUDIT.md
-  C3); None if it was never logged."""
+def last_value(metrics_paths: str | Sequence[str], metric: str, median_of: int = 1
+               ) -> float | None:
+  """The metric's last logged value in metrics.jsonl files (read in order), or the median of
+  its last `median_of` values (ACAI reports the median of the last 20 evaluations of each run,
+  AUDIT.md C3); None if it was never logged."""
   if median_of < 1:
     raise ValueError(f'--median_of_last={median_of} must be >= 1')
   values = []
-  with open(metrics_path) as f:
-    for line in f:
-      record = json.loads(line)
-      if metric in record:
-        values.append(float(record[metric]))
+  for path in [metrics_paths] if isinstance(metrics_paths, str) else metrics_paths:
+    with open(path) as f:
+      for line in f:
+        record = json.loads(line)
+        if metric in record:
+          values.append(float(record[metric]))
   return float(np.median(values[-median_of:])) if values else None
 
 
@@ -99,12 +104,14 @@ def run_cell(config: dict[str, Any]) -> tuple[str, str]:
 
 def collect(runs: Sequence[str], metric: str, median_of: int = 1
             ) -> dict[tuple[str, str], list[tuple[float, float]]]:
-  """(column, row) -> [(lambda, value)] for every run that logged the metric (`last_value`)."""
+  """(column, row) -> [(lambda, value)] for every run that logged the metric (`last_value`),
+  in training or afterwards (mixres.evaluate)."""
+  from mixres import metric_writers
   cells = collections.defaultdict(list)
   for run in runs:
     with open(os.path.join(run, 'config.json')) as f:
       config = json.load(f)
-    value = last_value(os.path.join(run, 'metrics.jsonl'), metric, median_of)
+    value = last_value(metric_writers.metrics_files(run), metric, median_of)
     if value is not None:
       cells[run_cell(config)].append((float(config.get('lam', 0.0)), value))
   return cells
