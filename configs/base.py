@@ -246,6 +246,11 @@ def get_config() -> ml_collections.ConfigDict:
   # of a call together, so a run with another value differs in the last bits (about 1e-9
   # after a few steps); a resumed run equals the uninterrupted one bit for bit.
   config.steps_per_call = 0
+  # 'START-END': jax.profiler traces steps START to END (numbered as the progress line numbers
+  # them, from 1) into WORKDIR/profile/, for TensorBoard's profile tab or
+  # jax.profiler.ProfileData; calls are cut at both ends. '' profiles nothing. Pick steps after
+  # the first calls, which compile; a run resumed inside the window traces nothing.
+  config.profile_steps = ''
   # What the networks compute in: 'float32', or 'bfloat16' (parameters, optimiser state, losses
   # and metrics stay float32; mixres/precision.py). Faster where the hardware has bfloat16
   # units (TPU, recent GPUs); BENCHMARKS.md has this CPU's numbers.

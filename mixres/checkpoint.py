@@ -20,28 +20,20 @@ import jax
 import ml_collections
 import orbax.checkpoint as ocp
 
+from mixres import config_checks as cc
 from mixres import faults
 from mixres import paths
 
 # Fields that may change between a run and its resumption: how long and how often, not what;
 # also anything under config.eval (how the run is measured, not what it trains).
 RESUMABLE_FIELDS = ('num_train_steps', 'num_epochs', 'log_every', 'eval_every',
-                    'checkpoint_every', 'keep_checkpoints', 'divergence_rollbacks', 'eval.*')
-
-
-def _flatten(tree: dict[str, Any], prefix: str = '') -> dict[str, Any]:
-  flat = {}
-  for key, value in tree.items():
-    if isinstance(value, dict):
-      flat.update(_flatten(value, f'{prefix}{key}.'))
-    else:
-      flat[f'{prefix}{key}'] = value
-  return flat
+                    'checkpoint_every', 'keep_checkpoints', 'divergence_rollbacks',
+                    'profile_steps', 'eval.*')
 
 
 def config_differences(saved: dict[str, Any], config: ml_collections.ConfigDict) -> list[str]:
   """Fields whose values differ, ignoring RESUMABLE_FIELDS."""
-  old, new = _flatten(saved), _flatten(json.loads(config.to_json()))
+  old, new = cc.flatten(saved), cc.flatten(json.loads(config.to_json()))
   return sorted(k for k in set(old) | set(new)
                 if not _resumable(k) and old.get(k, '<unset>') != new.get(k, '<unset>'))
 
@@ -124,7 +116,7 @@ class Checkpointer:
     step, saved = newest
     differences = config_differences(saved.meta['config'], config)
     if differences:
-      old, new = _flatten(saved.meta['config']), _flatten(json.loads(config.to_json()))
+      old, new = cc.flatten(saved.meta['config']), cc.flatten(json.loads(config.to_json()))
       shown = ', '.join(f'{k}: {old.get(k, "<unset>")!r} -> {new.get(k, "<unset>")!r}'
                         for k in differences[:5])
       raise ValueError(

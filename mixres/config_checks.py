@@ -91,3 +91,29 @@ def check_interval(config: ml_collections.ConfigDict, field: str, low: float, hi
       value <= high if right else value < high)
   if not inside:
     _fail(field, value, f'in {"[" if left else "("}{low:g}, {high:g}{"]" if right else ")"}', why)
+
+
+def check_step_window(config: ml_collections.ConfigDict, field: str, num_steps: int
+                      ) -> tuple[int, int] | None:
+  """(START, END) of a field 'START-END' naming steps 1 <= START <= END <= num_steps (the
+  steps as the progress line counts them), or None for ''; else ValueError."""
+  value = get(config, field)
+  if value == '':
+    return None
+  start, _, end = value.partition('-') if isinstance(value, str) else ('', '', '')
+  if not (start.isdigit() and end.isdigit() and 1 <= int(start) <= int(end) <= num_steps):
+    _fail(field, value, f"'' or 'START-END' with 1 <= START <= END <= {num_steps}, the "
+          "run's last step (e.g. '11-20')")
+  return int(start), int(end)
+
+
+def flatten(config: ml_collections.ConfigDict | dict[str, Any], prefix: str = ''
+            ) -> dict[str, Any]:
+  """Every field as its dotted path (the command line's spelling): {'optim.lr': 1e-4, ...}."""
+  flat = {}
+  for key, value in config.items():
+    if isinstance(value, (dict, ml_collections.ConfigDict)):
+      flat.update(flatten(value, f'{prefix}{key}.'))
+    else:
+      flat[f'{prefix}{key}'] = value
+  return flat

@@ -7,10 +7,12 @@
   # 2-D runs (model.arch 'mlp'): decoded random mixes over the data, one panel per run:
   python -m mixres.evaluate --compare=runs/spiral_beta0,runs/spiral_beta10 --out=beta.png
 
-Evaluation results go to WORKDIR/evaluation/step_<N>.json and its figures beside it; the
-training logs are left alone. The run's config comes from its checkpoint, so evaluation sees
-exactly the data and networks the run trained; only config.eval fields may be changed
-(--evaluators, --max_examples).
+Evaluation results go through the run's metric writer, tagged as computed after training:
+WORKDIR/evaluation/ holds metrics.jsonl, tensorboard/ and figures/, every name prefixed
+'evaluate/' at the checkpoint's step (`evaluate/clustering/accuracy`), and mixres.report reads
+them beside the training log (--metric=evaluate/clustering/accuracy). The training logs are left
+alone. The run's config comes from its checkpoint, so evaluation sees exactly the data and
+networks the run trained; only config.eval fields may be changed (--evaluators, --max_examples).
 """
 
 import json
@@ -55,9 +57,9 @@ def restore(workdir: str, config=None):
 
 def evaluate_checkpoint(workdir: str, evaluators: Sequence[str] | None = None,
                         max_examples: int | None = None) -> dict[str, float]:
-  """Runs evaluators on the latest checkpoint; writes evaluation/step_<N>.json and PNGs."""
-  from etils import epath
-  from mixres import paths
+  """Runs evaluators on the latest checkpoint; their scalars (returned as the evaluators name
+  them) and figures go to the run's after-training writer (module docstring)."""
+  from mixres import metric_writers
   config = saved_config(workdir)
   if evaluators:
     config.eval.evaluators = list(evaluators)
@@ -65,14 +67,11 @@ def evaluate_checkpoint(workdir: str, evaluators: Sequence[str] | None = None,
     config.eval.max_examples = max_examples
   experiment, state = restore(workdir, config)
   scalars, images = experiment.evaluate(state)
-  step = int(state.step)
-  out = epath.Path(workdir) / 'evaluation'
-  out.mkdir(parents=True, exist_ok=True)
-  (out / f'step_{step}.json').write_text(json.dumps(
-      {'step': step, 'evaluators': list(config.eval.evaluators), **scalars}, indent=2))
-  for name, image in images.items():
-    paths.write_image(out / f'{name.replace("/", "_")}_{step}.png', image)
   experiment.checkpointer.close()
+  writer = metric_writers.MetricWriter(workdir, after_training=True)
+  writer.write_scalars(int(state.step), scalars)
+  writer.write_images(int(state.step), images)
+  writer.close()
   return scalars
 
 
@@ -163,6 +162,10 @@ def main(argv: Sequence[str]) -> None:
     else:
       scalars = evaluate_checkpoint(_WORKDIR.value, _EVALUATORS.value, _MAX_EXAMPLES.value)
       print(json.dumps({k: round(v, 6) for k, v in sorted(scalars.items())}))
+      from mixres import metric_writers
+      tagged = f'{metric_writers.AFTER_TRAINING_PREFIX}<name>'
+      print(f'written to {os.path.join(_WORKDIR.value, metric_writers.AFTER_TRAINING_DIR)}/ as '
+            f'{tagged}; a table: python -m mixres.report --metric={tagged}')
   except (ValueError, FileNotFoundError) as e:  # Bad input: one line, no traceback.
     print(f'error: {e}', file=sys.stderr)
     sys.exit(2)

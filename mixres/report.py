@@ -7,9 +7,12 @@
 A run is a directory holding `config.json` and its metrics (`metrics.jsonl`, or its segments in
 a gs:// workdir: mixres/paths.py), what mixres.main writes; roots may be gs:// URLs too. Its
 value is the metric's last logged value: for `best/...` metrics that is the best over training,
-the AMR paper's protocol. Columns are settings, rows are table rows: both from `config.setting`
-('svhn:mixup2', set by the configs/amr_*.py files), else the dataset and a label built from the
-objective, mixer and k. Runs of one cell that differ in lambda get one row per lambda (a sweep).
+the AMR paper's protocol. Numbers `mixres.evaluate` computed on the run's checkpoint after
+training are read too (WORKDIR/evaluation/metrics.jsonl), each named with the prefix
+'evaluate/': `--metric=evaluate/clustering/accuracy` tabulates any evaluator run afterwards.
+Columns are settings, rows are table rows: both from `config.setting` ('svhn:mixup2', set by
+the configs/amr_*.py files), else the dataset and a label built from the objective, mixer and
+k. Runs of one cell that differ in lambda get one row per lambda (a sweep).
 
 Table 4 (dsprites) is the FactorVAE metric under two protocols that differ by more than noise
 (mixres/evaluation/disentanglement.py): ours, `disentanglement/factor_vae`, and the AMR authors',
@@ -29,6 +32,7 @@ from absl import app
 from absl import flags
 from etils import epath
 
+from mixres import metric_writers
 from mixres import paper_tables
 from mixres import paths
 
@@ -71,12 +75,13 @@ def find_runs(roots: Iterable[str]) -> list[str]:
 
 
 def last_value(run: str, metric: str, median_of: int = 1) -> float | None:
-  """The metric's last logged value in a run's metrics (paths.read_metrics), or the median of
+  """The metric's last value in a run's logs (training's, then mixres.evaluate's), or the median of
   its last `median_of` values (ACAI reports the median of the last 20 evaluations of each run,
   AUDIT.md C3); None if it was never logged."""
   if median_of < 1:
     raise ValueError(f'--median_of_last={median_of} must be >= 1')
-  values = [float(record[metric]) for record in paths.read_metrics(run) if metric in record]
+  values = [float(record[metric]) for record in metric_writers.run_metrics(run)
+            if metric in record]
   return float(np.median(values[-median_of:])) if values else None
 
 
@@ -97,7 +102,8 @@ def run_cell(config: dict[str, Any]) -> tuple[str, str]:
 
 def collect(runs: Sequence[str], metric: str, median_of: int = 1
             ) -> dict[tuple[str, str], list[tuple[float, float]]]:
-  """(column, row) -> [(lambda, value)] for every run that logged the metric (`last_value`)."""
+  """(column, row) -> [(lambda, value)] for every run that logged the metric (`last_value`),
+  in training or afterwards (mixres.evaluate)."""
   cells = collections.defaultdict(list)
   for run in runs:
     config = json.loads((epath.Path(run) / 'config.json').read_text())

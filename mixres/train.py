@@ -10,7 +10,7 @@ import json
 import os
 import sys
 import time
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
 import ml_collections
@@ -19,6 +19,7 @@ from absl import logging
 from etils import epath
 
 from mixres import checkpoint
+from mixres import config_checks as cc
 from mixres import evaluation
 from mixres import faults
 from mixres import metric_writers
@@ -66,6 +67,15 @@ def _abstract_state(objective, config: ml_collections.ConfigDict) -> Any:
                    f'of shape {tuple(objective.image_shape)}: {faults.first_line(failure)}')
 
 
+class Due(NamedTuple):
+  """What falls after a number of steps (Experiment.due_after); a call of steps ends there."""
+  log: bool
+  checkpoint: bool
+  evaluators: list[str]  # Their names.
+  profile_start: bool  # config.profile_steps's window begins with the next step.
+  profile_stop: bool  # ... and ends with this one.
+
+
 class Experiment:
   """Everything built from a config before any work is done; every check happens here."""
 
@@ -81,6 +91,8 @@ class Experiment:
     parallel.check_batch_size(config.batch_size, self.mesh)
     self.clock = pipeline.EpochClock(len(self.train_source), config.batch_size,
                                      config.data.batching)
+    self.num_train_steps = train_length(config, self.clock)
+    self.profile_window = cc.check_step_window(config, 'profile_steps', self.num_train_steps)
     if self.clock.last_batch_size() % self.mesh.size:
       raise ValueError(
           f"config.data.batching='epoch' ends each epoch with a batch of "
@@ -94,7 +106,6 @@ class Experiment:
     # Last: some evaluators train a classifier of their own (minutes), so every refusal above
     # comes first.
     self.evaluators = evaluation.build(config, self.objective, self.mesh, self.valid_source)
-    self.num_train_steps = train_length(config, self.clock)
     self.steps_per_call = int(config.steps_per_call) or schedule_period(self.objective)
     self._calls, self._steps = {}, {}
 
@@ -127,18 +138,19 @@ class Experiment:
       n += 1
     return n
 
-  def due_after(self, step: int) -> tuple[bool, bool, list[str]]:
-    """What falls after `step` steps: (a log, a checkpoint, the evaluators due); everything
-    at the last step."""
+  def due_after(self, step: int) -> Due:
+    """What falls after `step` steps: a log, a checkpoint and every evaluator at the last."""
     last = step == self.num_train_steps
-    return (step % self.config.log_every == 0 or last,
-            step % self.config.checkpoint_every == 0 or last,
-            self.due_evaluators(step, last=last))
+    start, end = self.profile_window or (None, None)
+    return Due(log=step % self.config.log_every == 0 or last,
+               checkpoint=step % self.config.checkpoint_every == 0 or last,
+               evaluators=self.due_evaluators(step, last=last),
+               profile_start=start is not None and step == start - 1,
+               profile_stop=step == end)
 
   def _call_ends_at(self, step: int) -> bool:
     config, clock = self.config, self.clock
-    log_due, checkpoint_due, evaluators_due = self.due_after(step)
-    if log_due or checkpoint_due or evaluators_due:
+    if any(self.due_after(step)):
       return True
     if config.data.batching != 'epoch':
       return False
@@ -263,8 +275,11 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
   logging.info('%s', sources.describe(config, experiment.train_source, experiment.valid_source))
 
   writer = metric_writers.MetricWriter(workdir)
+  writer.write_hparams(cc.flatten(config))
   if jax.process_index() == 0:
     (epath.Path(workdir) / 'config.json').write_text(config.to_json_best_effort(indent=2))
+    print(metric_writers.parameter_table(experiment.abstract_state.params,
+                                         experiment.objective.groups), flush=True)
 
   batches = pipeline.train_batches(experiment.train_source, config.batch_size,
                                    shuffle_seed(config), config.data.augment,
@@ -308,7 +323,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
     writer.write_scalars(step, scalars)
     writer.write_images(step, images)
     summary.update(scalars)
-    logging.info('eval at step %d: %s', step, scalars)
+    progress.report_evaluation(step, scalars)
 
   def check_finite(logged: bool) -> dict[str, float] | None:
     """Mean metrics since the last log (which `logged` starts anew), or None after a rollback;
@@ -343,35 +358,40 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
   start = time.perf_counter()
   preempted = None
   try:
-    with faults.StopRequest(multihost=jax.process_count() > 1) as stop:
+    with (faults.StopRequest(multihost=jax.process_count() > 1) as stop,
+          metric_writers.Profiler(workdir) as profiler):
       while step < num_steps:
         first, positions, stacked = next(call_iter)
         run_call, compile_seconds = experiment.train_call(first, stacked, state)
         if compile_seconds is not None and jax.process_index() == 0:
           print(f'compiled steps {first + 1}-{first + len(positions)}: {compile_seconds:.1f} s',
                 flush=True)
+        if experiment.due_after(first).profile_start:  # After the compilation: steps only.
+          profiler.start()
         state, metrics = run_call(state, stacked)  # Metrics stay on the devices until a log.
         history.extend(zip(range(first, first + len(positions)), positions, metrics))
         step, position = first + len(positions), positions[-1] + 1
-        log_due, checkpoint_due, due = experiment.due_after(step)
-        if log_due or checkpoint_due or due:
+        due = experiment.due_after(step)
+        if due.profile_stop:
+          profiler.stop(state, config.profile_steps)
+        if due.log or due.checkpoint or due.evaluators:
           # Never a non-finite state in a checkpoint or an evaluation.
-          scalars = check_finite(logged=log_due)
+          scalars = check_finite(logged=due.log)
           if scalars is None:
             continue  # Rolled back.
-          if log_due:
+          if due.log:
             writer.write_scalars(step, scalars)
             progress.report(step, scalars)
             summary.update(scalars)
-        if due:
-          evaluate(due)
-        if checkpoint_due:
+        if due.evaluators:
+          evaluate(due.evaluators)
+        if due.checkpoint:
           save()
         # Orbax's sync point is one step number: every step of the call is asked.
         notices = [ckpt.reached_preemption(s) for s in range(first + 1, step + 1)]
         preempted = stop.signal_name or ('preemption notice' if any(notices) else None)
         if preempted:
-          if not checkpoint_due:
+          if not due.checkpoint:
             if check_finite(logged=False) is None:
               continue  # Diverged just before the signal: rolled back, stop at the next step.
             save(force=True)

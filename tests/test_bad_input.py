@@ -86,6 +86,10 @@ BAD_VALUES = [
     (['num_devices=-1'], 'num_devices'),
     (['seed=-1'], 'seed'),
     (['precision=float16'], 'precision'),
+    (['profile_steps=3'], 'profile_steps'),
+    (['profile_steps=0-1'], 'profile_steps'),
+    (['profile_steps=2-1'], 'profile_steps'),
+    (['profile_steps=1-3'], 'profile_steps'),  # TINY runs 2 steps.
     # The AMR loss and mixing.
     (['gen_every=0'], 'gen_every'),
     (['k=1'], 'k'),

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from mixres import evaluate
+from mixres import report
 from mixres.data import pipeline
 from mixres.evaluation import clustering
 from mixres import train
@@ -45,12 +46,15 @@ def test_checkpoint_evaluation_matches_training_and_leaves_logs_alone(trained):
   experiment.checkpointer.close()
   assert scalars['clustering/accuracy'] == clustering.clustering_accuracy(
       np.asarray(codes), batch['label'], 10, 10, experiment.config.seed)
-  with open(os.path.join(workdir, 'evaluation', 'step_4.json')) as f:
-    saved = json.load(f)
-  assert saved['evaluators'] == ['probe', 'clustering']
-  assert saved['clustering/accuracy'] == scalars['clustering/accuracy']
+  # One record at the checkpoint's step, every name tagged as computed after training.
+  with open(os.path.join(workdir, 'evaluation', 'metrics.jsonl')) as f:
+    saved = [json.loads(line) for line in f]
+  assert saved == [{'step': 4, **{f'evaluate/{k}': v for k, v in scalars.items()}}]
   with open(os.path.join(workdir, 'metrics.jsonl')) as f:
     assert f.read() == logs
+  # ... which mixres.report tabulates beside the training's numbers.
+  cells = report.collect([workdir], 'evaluate/clustering/accuracy')
+  assert cells == {('digits', 'amr mixup k=2'): [(10.0, scalars['clustering/accuracy'])]}
 
 
 def test_comparison_figure_rows(trained):

@@ -220,10 +220,10 @@ def test_evaluate_writes_its_results_on_gcs(gcs, monkeypatch, tiny_config):
   monkeypatch.setattr(evaluate, 'saved_config', lambda workdir: tiny_config)
   monkeypatch.setattr(evaluate, 'restore', lambda workdir, config: (Experiment(), State()))
   assert evaluate.evaluate_checkpoint(f'{gcs}/run', ['probe']) == {'probe/val_accuracy': 0.25}
+  assert metric_writers.run_metrics(f'{gcs}/run') == [
+      {'step': 4, 'evaluate/probe/val_accuracy': 0.25}]
   out = epath.Path(gcs) / 'run' / 'evaluation'
-  assert json.loads((out / 'step_4.json').read_text()) == {
-      'step': 4, 'evaluators': ['probe'], 'probe/val_accuracy': 0.25}
-  png = (out / 'interpolation_valid_4.png').read_bytes()
+  png = (out / 'figures' / 'evaluate_interpolation_valid_00000004.png').read_bytes()
   np.testing.assert_array_equal(np.asarray(Image.open(io.BytesIO(png))), image)
 
 

@@ -139,3 +139,23 @@ def test_median_of_the_last_n_evaluations_per_run(tmp_path):
                         '--median_of_last=0'], capture_output=True, text=True, env=env)
   assert bad.returncode == 1
   assert bad.stderr.strip().splitlines() == ['mixres.report: --median_of_last=0 must be >= 1']
+
+
+def test_numbers_computed_after_training_reach_the_table(tmp_path):
+  """mixres.evaluate's log (WORKDIR/evaluation/metrics.jsonl, names tagged 'evaluate/') is read
+  beside the training's: its latest value is the run's, never confused with training's."""
+  for name, after in (('s0', [0.61, 0.70]), ('s1', [0.80]), ('s2', None)):
+    path = write_run(str(tmp_path), name, [0.5], setting='mnist:mixup2')
+    with open(os.path.join(path, 'metrics.jsonl'), 'a') as f:
+      f.write(json.dumps({'step': 9, 'clustering/accuracy': 0.1}) + '\n')
+    if after is not None:
+      os.makedirs(os.path.join(path, 'evaluation'))
+      with open(os.path.join(path, 'evaluation', 'metrics.jsonl'), 'w') as f:
+        for value in after:
+          f.write(json.dumps({'step': 9, 'evaluate/clustering/accuracy': value}) + '\n')
+  runs = report.find_runs([str(tmp_path)])
+  assert len(runs) == 3
+  cells = report.collect(runs, 'evaluate/clustering/accuracy')
+  assert sorted(cells[('mnist', 'mixup2')]) == [(10.0, 0.7), (10.0, 0.8)]  # s2: not evaluated.
+  assert '| mixup2 | 75.00 +- 5.00 (n=2) |' in report.table(cells).splitlines()
+  assert report.collect(runs, 'clustering/accuracy')[('mnist', 'mixup2')] == [(10.0, 0.1)] * 3

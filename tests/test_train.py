@@ -197,6 +197,9 @@ def test_main_runs_amr_svhn_config_under_mock_tfds(tmp_path):
                   '--config.batch_size=8', '--config.eval.figure_pairs=2'], mock)
   assert result.returncode == 0, result.stderr[-3000:]
   assert 'step 2/2' in result.stdout and "'probe/val_accuracy'" in result.stdout
+  # The README's sizes of the SVHN networks, as the run prints them.
+  assert '  disc                               150,178  18 arrays' in result.stdout
+  assert '  generator = encoder + decoder      226,917  optimiser group' in result.stdout
   assert os.listdir(tmp_path / 'checkpoints') == ['2']
 
 
@@ -333,6 +336,16 @@ def test_a_call_ends_at_its_period_and_where_a_log_evaluation_or_checkpoint_is_d
   # Ends at 4, 8, 10 (log), 12, 15 (checkpoint), 16, 20, 24, 28, 30 (the last step).
   assert lengths == [1, 4, 2, 2, 3, 1, 4, 4, 4, 2]
   assert train.schedule_period(experiment.objective) == 5
+  # A profiled window (steps 6 to 13) starts and stops at call boundaries: calls also end
+  # after step 5 and step 13.
+  experiment = train.Experiment(_with(config, profile_steps='6-13'), str(tmp_path))
+  ends, step = [], 0
+  while step < 30:
+    step += experiment.steps_in_call(step)
+    ends.append(step)
+  assert ends == [4, 5, 8, 10, 12, 13, 15, 16, 20, 24, 28, 30]
+  assert [s for s in range(31) if experiment.due_after(s).profile_start] == [5]
+  assert [s for s in range(31) if experiment.due_after(s).profile_stop] == [13]
 
 
 def test_no_retracing_after_the_first_call_of_each_kind(tiny_config, tmp_path, monkeypatch):
