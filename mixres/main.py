@@ -157,9 +157,11 @@ def main(argv):
     traceback.print_exc()
     _stop_at_once(faults.EXIT_FAILED, f'error: process {jax.process_index()} of '
                   f'{jax.process_count()} stopped on the error above')
-  if jax.process_index() == 0:
-    shown = {k: round(v, 4) for k, v in sorted(summary.items())}
-    print(f'done: {shown}')
+  if jax.process_index() == 0:  # The best-so-far numbers and the headline; the rest is logged.
+    from mixres import metric_writers
+    shown = sorted(k for k in summary if k.startswith('best/')) + metric_writers.headline(summary)
+    print('done: ' + ' '.join(f'{k}={summary[k]:.4g}' for k in shown)
+          + ' (every metric is in the workdir\'s metrics and TensorBoard)')
 
 
 if __name__ == '__main__':
