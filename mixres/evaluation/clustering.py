@@ -71,6 +71,21 @@ def clustering_accuracy(codes: np.ndarray, labels: np.ndarray, num_clusters: int
   return matched_accuracy(kmeans.predict(white(codes)), labels)
 
 
+def codes_and_labels(encode: Callable, params, source, batch_size: int, max_examples: int
+                     ) -> tuple[np.ndarray, np.ndarray]:
+  """The codes (N, ...) and labels (N,) of `source`'s first `max_examples` (0: all), in order.
+
+  `encode` is the jitted `objective.encode`; the evaluators that read training codes (clustering's
+  'acai' protocol, frozen_probe) read them here, from `sources.build(config)[0]`.
+  """
+  codes, labels = [], []
+  for batch in pipeline.eval_batches(source, batch_size, max_examples):
+    real = batch['mask'] > 0  # The last batch is padded to full size.
+    codes.append(np.asarray(encode(params, batch['image']))[real])
+    labels.append(np.asarray(batch['label'])[real])
+  return np.concatenate(codes), np.concatenate(labels)
+
+
 class ClusteringAccuracy:
   """Evaluator: clustering/accuracy on (the first eval.max_examples of) the validation split."""
 
@@ -88,22 +103,15 @@ class ClusteringAccuracy:
     self.train_source = sources.build(config)[0] if self.fit_on == 'train' else None
     self._encode = jax.jit(objective.encode)
 
-  def codes_and_labels(self, params, source, max_examples: int
-                       ) -> tuple[np.ndarray, np.ndarray]:
-    codes, labels = [], []
-    for batch in pipeline.eval_batches(source, self.config.eval.batch_size, max_examples):
-      real = batch['mask'] > 0  # The last batch is padded to full size.
-      codes.append(np.asarray(self._encode(params, batch['image']))[real])
-      labels.append(np.asarray(batch['label'])[real])
-    return np.concatenate(codes), np.concatenate(labels)
-
   def __call__(self, state):
     params = self.objective.inference_params(state)
-    codes, labels = self.codes_and_labels(params, self.source, self.config.eval.max_examples)
+    batch_size = self.config.eval.batch_size
+    codes, labels = codes_and_labels(self._encode, params, self.source, batch_size,
+                                     self.config.eval.max_examples)
     fit_codes = None
     if self.train_source is not None:
-      fit_codes, _ = self.codes_and_labels(params, self.train_source,
-                                           self.config.eval.clustering_train_examples)
+      fit_codes, _ = codes_and_labels(self._encode, params, self.train_source, batch_size,
+                                      self.config.eval.clustering_train_examples)
     accuracy = clustering_accuracy(codes, labels, int(self.config.data.num_classes),
                                    int(self.config.eval.clustering_inits), int(self.config.seed),
                                    fit_codes, self.init, self.max_iter)
