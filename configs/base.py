@@ -261,8 +261,8 @@ def get_config() -> ml_collections.ConfigDict:
   # Each evaluator's cadence: '' (every eval_every steps), 'N steps' or 'N epochs'; every
   # evaluator also runs at the last step. mixres/evaluation/cadence.py.
   config.eval.every = ml_collections.ConfigDict({name: '' for name in (
-      'attribute_consistency', 'clustering', 'disentanglement', 'few_shot', 'gaussian_samples',
-      'interpolation', 'lines', 'ndm', 'probe', 'toy_mixes')})
+      'attribute_consistency', 'clustering', 'disentanglement', 'few_shot', 'frozen_probe',
+      'gaussian_samples', 'interpolation', 'lines', 'ndm', 'probe', 'toy_mixes')})
   config.eval.batch_size = 256
   config.eval.max_examples = 0  # 0: the whole validation split.
   config.eval.figure_pairs = 8  # Rows of the interpolation figure.
@@ -273,6 +273,9 @@ def get_config() -> ml_collections.ConfigDict:
   # starts, 1000 iterations, validation codes scored).
   config.eval.clustering_protocol = 'validation'
   config.eval.clustering_train_examples = 60_000  # 'acai': training codes fitted (0: all; ACAI 60k).
+  # 'frozen_probe': training examples whose codes fit its logistic regression (0: all); 10k
+  # fit in a few seconds on one CPU core (mixres/evaluation/frozen_probe.py).
+  config.eval.frozen_probe_train_examples = 10_000
   config.eval.lines_pairs = 256  # 'lines': interpolations scored (ACAI paper: 256).
   config.eval.lines_seed = 0  # 'lines': the fixed pairs of fresh lines.
   # 'ndm' (mixres/evaluation/dependency.py): its critic's training steps, batch of codes and

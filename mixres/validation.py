@@ -36,6 +36,7 @@ NONNEGATIVE_COUNTS = (
     'model.mlp_layers',
     'data.valid_size', 'data.train_subset', 'data.num_classes', 'data.num_examples',
     'data.augment.num_views', 'eval.max_examples', 'eval.clustering_train_examples',
+    'eval.frozen_probe_train_examples',
 )
 SEEDS = ('seed', 'data.split_seed', 'data.subset_seed', 'data.procedural_seed',
          'eval.lines_seed', 'eval.disentanglement.seed')

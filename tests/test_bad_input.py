@@ -133,6 +133,7 @@ BAD_VALUES = [
     (['eval.lines_pairs=0'], 'eval.lines_pairs'),
     (['eval.ndm_lr=nan'], 'eval.ndm_lr'),
     (['eval.clustering_protocol=train'], 'eval.clustering_protocol'),
+    (['eval.frozen_probe_train_examples=-1'], 'eval.frozen_probe_train_examples'),
     (['eval.few_shot_dataset=moons'], 'eval.few_shot_dataset'),
     (['eval.every.probe=often'], 'eval.every.probe'),
     # A method's own section.

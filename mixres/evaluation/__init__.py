@@ -11,6 +11,7 @@ from mixres.evaluation.clustering import ClusteringAccuracy
 from mixres.evaluation.dependency import NeuralDependency
 from mixres.evaluation.disentanglement import Disentanglement
 from mixres.evaluation.few_shot import FewShot
+from mixres.evaluation.frozen_probe import FrozenProbe
 from mixres.evaluation.interpolation import InterpolationFigure
 from mixres.evaluation.lines import LinesInterpolation
 from mixres.evaluation.probe import ProbeAccuracy
@@ -22,6 +23,7 @@ EVALUATORS = {
     'clustering': ClusteringAccuracy,
     'disentanglement': Disentanglement,
     'few_shot': FewShot,
+    'frozen_probe': FrozenProbe,
     'gaussian_samples': GaussianSamples,
     'interpolation': InterpolationFigure,
     'lines': LinesInterpolation,
