@@ -21,6 +21,7 @@ import ml_collections
 import orbax.checkpoint as ocp
 
 from mixres import config_checks as cc
+from mixres import defaults
 from mixres import faults
 from mixres import paths
 
@@ -114,9 +115,11 @@ class Checkpointer:
     if newest is None:
       return
     step, saved = newest
-    differences = config_differences(saved.meta['config'], config)
+    # Fields added since the save read as their defaults (mixres/defaults.py).
+    saved_config = defaults.fill_missing(saved.meta['config'])
+    differences = config_differences(saved_config, config)
     if differences:
-      old, new = cc.flatten(saved.meta['config']), cc.flatten(json.loads(config.to_json()))
+      old, new = cc.flatten(saved_config), cc.flatten(json.loads(config.to_json()))
       shown = ', '.join(f'{k}: {old.get(k, "<unset>")!r} -> {new.get(k, "<unset>")!r}'
                         for k in differences[:5])
       raise ValueError(

@@ -34,17 +34,19 @@ _STEPS = flags.DEFINE_integer('steps', 10, '--compare: images per interpolation,
 
 
 def saved_config(workdir: str):
-  """The config of the latest checkpoint in `workdir`; FileNotFoundError if there is none."""
+  """The config of the latest checkpoint in `workdir`, fields added since it was saved at their
+  defaults (mixres/defaults.py); FileNotFoundError if there is none."""
   import ml_collections
   from orbax import checkpoint as ocp
   from mixres import checkpoint
+  from mixres import defaults
   ckpt = checkpoint.Checkpointer(os.path.join(workdir, 'checkpoints'))
   step = ckpt.latest_step()
   if step is None:
     raise FileNotFoundError(f'--workdir={workdir}: no checkpoint under {workdir}/checkpoints')
   meta = ckpt.manager.restore(step, args=ocp.args.Composite(meta=ocp.args.JsonRestore())).meta
   ckpt.close()
-  return ml_collections.ConfigDict(meta['config'])
+  return ml_collections.ConfigDict(defaults.fill_missing(meta['config']))
 
 
 def restore(workdir: str, config=None):

@@ -68,7 +68,7 @@ def parse_flags(argv: list[str]) -> list[str]:
     suggestion = re.search(r'Did you mean "([^"]+)"', hint)
     _fail(f'--config.* override: the config has no field {field.strip(chr(34) + chr(39))!r}'
           + (f' (did you mean {suggestion.group(1)!r}?)' if suggestion else '')
-          + '; configs/base.py lists them all')
+          + '; mixres/defaults.py lists them all')
 
 
 def _stop_at_once(code: int, line: str) -> None:

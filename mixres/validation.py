@@ -1,6 +1,6 @@
 """Every shared config field's range, checked before any work (train.Experiment calls it first).
 
-configs/base.py field by field: the run's length and cadences, the data, the model's sizes,
+mixres/defaults.py field by field: the run's length and cadences, the data, the model's sizes,
 the optimiser and the evaluators. Each method's own section (config.acai, config.gaia, ...) is
 checked by its objective's constructor, and choices with a registry (config.objective,
 config.data.name, config.model.arch, ...) where that registry is read; both also come before any
@@ -30,7 +30,7 @@ POSITIVE_COUNTS = (
     'eval.disentanglement.factor_vae_batch', 'eval.disentanglement.beta_vae_batch',
     'eval.disentanglement.scale_examples', 'eval.disentanglement.amr_authors_batch',
 )
-# Counts where 0 means "none" or "all" (see configs/base.py for each).
+# Counts where 0 means "none" or "all" (see mixres/defaults.py for each).
 NONNEGATIVE_COUNTS = (
     'num_train_steps', 'divergence_rollbacks', 'steps_per_call', 'num_devices',
     'model.mlp_layers',

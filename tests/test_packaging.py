@@ -108,7 +108,8 @@ def test_the_wheel_holds_mixres_and_its_dependencies(tmp_path):
     metadata = archive.read(next(n for n in names if n.endswith('.dist-info/METADATA'))).decode()
   packages = {n.split('/')[0] for n in names if not n.split('/')[0].endswith('.dist-info')}
   assert packages == {'mixres', 'configs'}
-  assert {'mixres/paper_tables.py', 'mixres/data/sources.py', 'configs/base.py'} <= set(names)
+  assert {'mixres/paper_tables.py', 'mixres/data/sources.py', 'mixres/defaults.py',
+          'configs/base.py'} <= set(names)
   declared = [Requirement(line.split(':', 1)[1].strip())
               for line in metadata.splitlines() if line.startswith('Requires-Dist:')]
   assert {_name(r.name) for r in declared if not r.marker} == {

@@ -1,7 +1,9 @@
 """End to end: a run writes what it should, resumes bit-for-bit, and matches across devices."""
 
 import functools
+import glob
 import hashlib
+import json
 import os
 import re
 import subprocess
@@ -11,6 +13,8 @@ import jax
 import numpy as np
 import pytest
 
+from mixres import defaults
+from mixres import evaluate
 from mixres import parallel
 from mixres import paths
 from mixres import train
@@ -117,6 +121,46 @@ def test_checkpoint_of_another_config_is_refused_and_kept(tiny_config, tmp_path)
   assert tree_files(tmp_path) == before
 
 
+def _forget_fields(workdir, *fields):
+  """Rewrites every saved config as a run from before `fields` existed would have saved it."""
+  for path in glob.glob(os.path.join(workdir, 'checkpoints', '*', 'meta', 'metadata')):
+    with open(path) as f:
+      meta = json.load(f)
+    for field in fields:
+      *sections, name = field.split('.')
+      functools.reduce(lambda d, k: d[k], sections, meta['config']).pop(name)
+    with open(path, 'w') as f:
+      json.dump(meta, f)
+
+
+def test_run_saved_before_a_field_existed_resumes_and_evaluates_at_its_default(
+    tiny_config, tmp_path):
+  """A field missing from a saved config reads as its default (mixres/defaults.py)."""
+  tiny_config.num_train_steps = 3
+  workdir = str(tmp_path / 'run')
+  train.train_and_evaluate(tiny_config, workdir)
+  assert tiny_config.model.entry_padding == defaults.get_config().model.entry_padding
+  _forget_fields(workdir, 'model.entry_padding', 'eval.frozen_probe_train_examples',
+                 'profile_steps')
+  config = evaluate.saved_config(workdir)
+  assert config.model.entry_padding == defaults.get_config().model.entry_padding
+  assert config.eval.frozen_probe_train_examples == 10_000
+  assert evaluate.evaluate_checkpoint(workdir, ['probe'])['probe/val_accuracy'] >= 0
+  longer = tiny_config.copy_and_resolve_references()
+  longer.num_train_steps = 4
+  train.train_and_evaluate(longer, workdir)  # Resumes: no config difference.
+  assert train.Experiment(longer, workdir).checkpointer.latest_step() == 4
+
+
+def test_missing_saved_field_is_compared_at_its_default(tiny_config, tmp_path):
+  """An old run lacking steps_per_call ran as the default (0); this config asks for 1."""
+  tiny_config.num_train_steps = 3
+  train.train_and_evaluate(tiny_config, str(tmp_path))
+  _forget_fields(str(tmp_path), 'steps_per_call')
+  with pytest.raises(ValueError, match=r'different config \(steps_per_call: 0 -> 1\)'):
+    train.train_and_evaluate(tiny_config, str(tmp_path))
+
+
 def test_checkpoint_holds_the_data_position_and_refuses_changed_data(tiny_config, tmp_path):
   """The iterator position is saved; other files under the same config are not resumed."""
   rng = np.random.default_rng(0)
@@ -214,10 +258,10 @@ def test_main_runs_amr_svhn_config_under_mock_tfds(tmp_path):
     (['--config=configs/nosuch.py'],
      '--config=configs/nosuch.py: no such config file (the settings are in configs/)'),
     (['--config=configs/quickstart.py', '--config.data.nosuch=1'],
-     "--config.* override: the config has no field 'nosuch'; configs/base.py lists them all"),
+     "--config.* override: the config has no field 'nosuch'; mixres/defaults.py lists them all"),
     (['--config=configs/quickstart.py', '--config.num_steps=20'],
      "--config.* override: the config has no field 'num_steps' (did you mean "
-     "'num_train_steps'?); configs/base.py lists them all"),
+     "'num_train_steps'?); mixres/defaults.py lists them all"),
 ])
 def test_main_bad_input_is_one_line(tmp_path, args, message):
   result = _main([*args, f'--workdir={tmp_path / "run"}'])
