@@ -270,7 +270,8 @@ def get_config() -> ml_collections.ConfigDict:
   # evaluator also runs at the last step. mixres/evaluation/cadence.py.
   config.eval.every = ml_collections.ConfigDict({name: '' for name in (
       'attribute_consistency', 'clustering', 'disentanglement', 'few_shot', 'frozen_probe',
-      'gaussian_samples', 'interpolation', 'lines', 'ndm', 'probe', 'toy_mixes')})
+      'gaussian_samples', 'interpolation', 'lines', 'ndm', 'probe', 'reconstruction',
+      'toy_mixes')})
   config.eval.batch_size = 256
   config.eval.max_examples = 0  # 0: the whole validation split.
   config.eval.figure_pairs = 8  # Rows of the interpolation figure.

@@ -40,6 +40,9 @@ _METRIC = flags.DEFINE_string('metric', 'best/probe/val_accuracy', 'metrics.json
 _SCALE = flags.DEFINE_float('scale', 100.0, 'multiply values by this (100: accuracy in %)')
 _PUBLISHED = flags.DEFINE_bool('published', False, "add the AMR paper's numbers beside ours")
 _DIGITS = flags.DEFINE_integer('digits', 2, 'decimals in the table')
+_PAIRED = flags.DEFINE_string(
+    'paired', '', 'a row (e.g. ae_gan): also tabulate every other row minus it, seed by seed, '
+    'in each column, with the mean difference and its 95% Student-t interval')
 _MEDIAN_OF_LAST = flags.DEFINE_integer(
     'median_of_last', 1, "each run's value: the median of its last N logged values of the "
     "metric (ACAI's Table 1: 20); 1: the last value")
@@ -100,17 +103,76 @@ def run_cell(config: dict[str, Any]) -> tuple[str, str]:
   return config['data']['name'], _label(config)
 
 
+def _values(runs: Sequence[str], metric: str, median_of: int
+            ) -> Iterable[tuple[dict[str, Any], float]]:
+  """(config, value) of every run that logged the metric (`last_value`)."""
+  for run in runs:
+    config = json.loads((epath.Path(run) / 'config.json').read_text())
+    value = last_value(run, metric, median_of)
+    if value is not None:
+      yield config, value
+
+
 def collect(runs: Sequence[str], metric: str, median_of: int = 1
             ) -> dict[tuple[str, str], list[tuple[float, float]]]:
   """(column, row) -> [(lambda, value)] for every run that logged the metric (`last_value`),
   in training or afterwards (mixres.evaluate)."""
   cells = collections.defaultdict(list)
-  for run in runs:
-    config = json.loads((epath.Path(run) / 'config.json').read_text())
-    value = last_value(run, metric, median_of)
-    if value is not None:
-      cells[run_cell(config)].append((float(config.get('lam', 0.0)), value))
+  for config, value in _values(runs, metric, median_of):
+    cells[run_cell(config)].append((float(config.get('lam', 0.0)), value))
   return cells
+
+
+def paired_differences(runs: Sequence[str], metric: str, baseline: str, median_of: int = 1
+                       ) -> dict[tuple[str, str], list[float]]:
+  """(column, row) -> [row's value - baseline row's value] for each seed both have run in that
+  column, seeds in order; the baseline row itself is left out."""
+  by_seed = collections.defaultdict(dict)  # (column, row) -> seed -> value
+  for config, value in _values(runs, metric, median_of):
+    column, row = run_cell(config)
+    seed = config.get('seed', 0)
+    if seed in by_seed[column, row]:
+      raise ValueError(f'--paired: two runs of {column}:{row} have seed {seed}; pairing needs '
+                       'one run per seed')
+    by_seed[column, row][seed] = value
+  return {(column, row): [values[s] - by_seed[column, baseline][s] for s in sorted(values)
+                          if s in by_seed[column, baseline]]
+          for (column, row), values in by_seed.items()
+          if row != baseline and (column, baseline) in by_seed}
+
+
+def mean_interval(values: Sequence[float], level: float = 0.95) -> tuple[float, float, float]:
+  """(mean, low, high): the mean and its Student-t confidence interval (n - 1 degrees of
+  freedom); low = high = NaN for a single value."""
+  from scipy import stats
+  values = np.asarray(values, np.float64)
+  mean = float(values.mean())
+  if len(values) < 2:
+    return mean, float('nan'), float('nan')
+  half = stats.t.ppf((1 + level) / 2, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values))
+  return mean, float(mean - half), float(mean + half)
+
+
+def paired_table(differences: dict[tuple[str, str], list[float]], baseline: str,
+                 scale: float = 100.0, digits: int = 2) -> str:
+  """A Markdown table of `paired_differences`: per cell the mean difference, its 95% interval
+  and the per-seed differences."""
+  columns = sorted({c for c, _ in differences})
+  rows = sorted({r for _, r in differences})
+  lines = [f'| row - {baseline} | ' + ' | '.join(columns) + ' |', '|---' * (len(columns) + 1) + '|']
+  for row in rows:
+    cells = []
+    for column in columns:
+      diffs = [d * scale for d in differences.get((column, row), [])]
+      if not diffs:
+        cells.append('-')
+        continue
+      mean, low, high = mean_interval(diffs)
+      interval = f' [{low:+.{digits}f}, {high:+.{digits}f}]' if len(diffs) > 1 else ''
+      seeds = ' / '.join(f'{d:+.{digits}f}' for d in diffs)
+      cells.append(f'{mean:+.{digits}f}{interval} ({seeds})')
+    lines.append(f'| {row} | ' + ' | '.join(cells) + ' |')
+  return '\n'.join(lines)
 
 
 def _stat(values: Sequence[float], scale: float, digits: int) -> str:
@@ -178,6 +240,17 @@ def main(argv: Sequence[str]) -> None:
         f'({len(runs)} runs)\n')
   print(table(cells, _SCALE.value, _DIGITS.value, _METRIC.value if _PUBLISHED.value else '',
               _METRIC.value))
+  if _PAIRED.value:
+    try:
+      differences = paired_differences(runs, _METRIC.value, _PAIRED.value, _MEDIAN_OF_LAST.value)
+    except ValueError as e:
+      raise SystemExit(f'mixres.report: {e}') from None
+    if not differences:
+      raise SystemExit(f'mixres.report: --paired={_PAIRED.value!r}: no column has that row and '
+                       f'another; rows: {", ".join(sorted({r for _, r in cells}))}')
+    print(f'\nPaired by seed against {_PAIRED.value}: mean difference [95% interval] '
+          '(each seed\'s difference)\n')
+    print(paired_table(differences, _PAIRED.value, _SCALE.value, _DIGITS.value))
 
 
 if __name__ == '__main__':

@@ -1,6 +1,7 @@
 """Every config file and table row: loads, carries the paper's lambda, builds a runnable step."""
 
 import functools
+import json
 import glob
 import importlib
 import os
@@ -34,7 +35,7 @@ def load(module, arg=None):
 METHOD_CONFIGS = {
     'lines': 'test_acai', 'gaia_svhn': 'test_gaia', 'gaia_toys': 'test_gaia',
     'amr_toys': 'test_toys_eval', 'augint_mnist': 'test_augint', 'dim_cifar10': 'test_dim',
-    'amr_supervised': 'test_amr_supervised',
+    'amr_supervised': 'test_amr_supervised', 'mnist_study': 'test_configs',
 }
 
 
@@ -216,3 +217,33 @@ def test_lines_rows_share_the_acai_code_training():
   with pytest.raises(ValueError,
                      match=r'must be \[METHOD\]\[,local\] with METHOD one of acai, ae, dropout'):
     lines.get_config('cutmix')
+
+
+def test_mnist_study_cuts_one_validation_set_and_nested_subsets(tmp_path):
+  """configs/mnist_study.py on a 10,000-image file: every size validates on the same 2,000
+  images, trains on the first N of the other 8,000, and runs (2 steps of '1k,ae' here)."""
+  from configs import mnist_study
+  from mixres.data import sources
+  rng = np.random.default_rng(0)
+  images = rng.integers(0, 256, (10_000, 28, 28)).astype(np.uint8)
+  np.savez(tmp_path / 'mnist.npz', images=images, labels=rng.integers(0, 10, 10_000))
+  ids = lambda source: {int(source.indices[i]) for i in range(len(source))}
+  cut = {}
+  for size in mnist_study.SIZES:
+    config = mnist_study.get_config(f'{size},mixup2')
+    config.data.path = str(tmp_path / 'mnist.npz')
+    train_source, valid = sources.build(config)
+    cut[size] = ids(train_source), ids(valid)
+    assert (len(train_source), len(valid)) == (mnist_study.SIZES[size], 2_000)
+  assert cut['1k'][1] == cut['4k'][1] == cut['8k'][1]
+  assert cut['1k'][0] < cut['4k'][0] < cut['8k'][0] and not cut['8k'][0] & cut['8k'][1]
+  ae, gan = load('mnist_study', '1k,ae'), load('mnist_study', '1k,ae_gan')
+  assert (ae.objective, gan.objective, gan.lam, gan.gen_every, gan.optim.lr) == (
+      'ae', 'ae_gan', 5.0, 1, 5e-4)
+  assert load('mnist_study', '8k,acai').acai.variant == 'amr'  # The AMR authors' ACAI row.
+  ae.data.path, ae.num_train_steps = str(tmp_path / 'mnist.npz'), 2
+  ae.eval.max_examples, ae.eval.frozen_probe_train_examples = 256, 256
+  train.train_and_evaluate(ae, str(tmp_path / 'run'))
+  with open(tmp_path / 'run' / 'metrics.jsonl') as f:
+    logged = set().union(*(json.loads(line) for line in f))
+  assert {'recon/val_l1', 'frozen_probe/val_accuracy', 'codes/relative_spread'} <= logged

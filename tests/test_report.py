@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 from mixres import report
 
@@ -159,3 +160,32 @@ def test_numbers_computed_after_training_reach_the_table(tmp_path):
   assert sorted(cells[('mnist', 'mixup2')]) == [(10.0, 0.7), (10.0, 0.8)]  # s2: not evaluated.
   assert '| mixup2 | 75.00 +- 5.00 (n=2) |' in report.table(cells).splitlines()
   assert report.collect(runs, 'clustering/accuracy')[('mnist', 'mixup2')] == [(10.0, 0.1)] * 3
+
+
+def test_paired_differences_match_seeds_and_the_interval_is_students_t(tmp_path):
+  root = str(tmp_path)
+  for seed, (base, ours) in enumerate([(0.90, 0.93), (0.80, 0.81), (0.70, 0.75)]):
+    write_run(root, f'b{seed}', [base], setting='s:ae_gan', seed=seed)
+    write_run(root, f'm{seed}', [ours], setting='s:mixup2', seed=seed)
+  write_run(root, 'm9', [0.99], setting='s:mixup2', seed=9)  # No ae_gan of seed 9: unpaired.
+  write_run(root, 'other', [0.5], setting='t:mixup2', seed=0)  # No ae_gan in column t.
+  differences = report.paired_differences(report.find_runs([root]), 'best/probe/val_accuracy',
+                                          'ae_gan')
+  assert list(differences) == [('s', 'mixup2')]
+  np.testing.assert_allclose(differences['s', 'mixup2'], [0.03, 0.01, 0.05])
+  # By hand: mean 3, sample std 2, t(0.975, 2 df) = 4.302653 -> half width 4.302653 * 2 / sqrt 3.
+  mean, low, high = report.mean_interval([3.0, 1.0, 5.0])
+  assert mean == 3.0
+  np.testing.assert_allclose([low, high], [3 - 4.968275, 3 + 4.968275], rtol=1e-6)
+  text = report.paired_table(differences, 'ae_gan')
+  assert text.splitlines()[0] == '| row - ae_gan | s |'
+  assert '| mixup2 | +3.00 [-1.97, +7.97] (+3.00 / +1.00 / +5.00) |' in text.splitlines()
+
+
+def test_paired_refuses_two_runs_of_one_seed(tmp_path):
+  root = str(tmp_path)
+  write_run(root, 'a', [0.9], setting='s:ae_gan', seed=0)
+  write_run(root, 'b', [0.9], setting='s:mixup2', seed=0)
+  write_run(root, 'c', [0.8], setting='s:mixup2', seed=0)
+  with pytest.raises(ValueError, match='two runs of s:mixup2 have seed 0'):
+    report.paired_differences(report.find_runs([root]), 'best/probe/val_accuracy', 'ae_gan')

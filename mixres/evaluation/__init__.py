@@ -15,6 +15,7 @@ from mixres.evaluation.frozen_probe import FrozenProbe
 from mixres.evaluation.interpolation import InterpolationFigure
 from mixres.evaluation.lines import LinesInterpolation
 from mixres.evaluation.probe import ProbeAccuracy
+from mixres.evaluation.reconstruction import Reconstruction
 from mixres.evaluation.sampling import GaussianSamples
 from mixres.evaluation.toys import ToyMixes
 
@@ -29,6 +30,7 @@ EVALUATORS = {
     'lines': LinesInterpolation,
     'ndm': NeuralDependency,
     'probe': ProbeAccuracy,
+    'reconstruction': Reconstruction,
     'toy_mixes': ToyMixes,
 }
 
