@@ -12,7 +12,9 @@
 # Environment: MNIST (default ../shared/data/mnist/mnist-t10k-images-idx3-ubyte.gz), the
 # 10,000-image file the MNIST study cuts; CORES (default "0 1"), the cores that take runs, one
 # run each, pinned (two XLA processes sharing cores run at a third of the speed). Each run's
-# output goes to ROOT/logs/. A run is skipped when ROOT/<run>/study_done holds its command.
+# output goes to ROOT/logs/. A run is skipped when ROOT/<run>/study_done holds its command, or
+# when another copy of this script is running it: to add a core, start the same command with
+# CORES set to it.
 set -euo pipefail
 root="${1:?usage: launch/study_cpu.sh ROOT [mnist0 mnist1 mnist2 report]}"
 shift
@@ -30,18 +32,22 @@ run() {
   local -a cores cmd
   read -r -a cores <<< "$STUDY_CORES"
   cmd=(python -m mixres.main --config="$config" --workdir="$root/$name" "$@")
-  local line="${cmd[*]}"
-  if [ "$(cat "$root/$name/study_done" 2> /dev/null)" = "$line" ]; then
+  local line="${cmd[*]}" lock
+  mkdir -p "$(dirname "$root/logs/$name")"
+  # A lock per run, released when this process ends however it ends: several copies of this
+  # script (on other cores, or another host sharing ROOT) share out the runs.
+  exec {lock}> "$root/logs/$name.lock"
+  if ! flock -n "$lock" || [ "$(cat "$root/$name/study_done" 2> /dev/null)" = "$line" ]; then
     return 0
   fi
   if command -v taskset > /dev/null; then
     cmd=(taskset -c "${cores[$SLOT]}" "${cmd[@]}")
   fi
   echo "$(date +%H:%M:%S) start $name"
-  mkdir -p "$(dirname "$root/logs/$name")"
   local status=0
   "${cmd[@]}" > "$root/logs/$name.log" 2>&1 || status=$?
   if [ "$status" = 0 ]; then
+    mkdir -p "$root/$name"
     printf '%s' "$line" > "$root/$name/study_done"
     echo "$(date +%H:%M:%S) done  $name"
   else

@@ -91,3 +91,34 @@ def test_slurm_gpu_runs_one_process_per_gpu(tmp_path):
   assert result.stderr.startswith('error: launch/slurm_gpu.sh runs one task per GPU, but this job '
                                   'has 1 task(s) and 8 GPU(s) per node')
   assert len(_args(tmp_path, 'srun')) == 7  # srun was not called again.
+
+
+def test_study_blocks_resume_share_runs_and_stop_at_a_failure(tmp_path):
+  """launch/study_cpu.sh with a stand-in python: a block runs its 18 MNIST runs once; a rerun
+  skips finished runs and runs another copy holds; a failed run stops the block, unmarked."""
+  import fcntl
+  env = _stand_ins(tmp_path, python='case "$*" in *FAIL*) exit 1;; esac')
+  env.update(CORES='0', MNIST='/data/mnist.gz')
+  root = tmp_path / 'study'
+  command = ['bash', os.path.join(REPO, 'launch', 'study_cpu.sh'), str(root), 'mnist1']
+  (root / 'logs' / 'mnist').mkdir(parents=True)
+  held = open(root / 'logs' / 'mnist' / '8k_ae_seed1.lock', 'w')
+  fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)  # Another copy of the script runs this one.
+  subprocess.run(command, env=env, check=True, timeout=120, capture_output=True)
+  calls = '\0'.join(_args(tmp_path, 'python')).split('\0-m\0')
+  configs = sorted(a for a in _args(tmp_path, 'python') if a.startswith('--config=configs/'))
+  assert len(configs) == len(calls) == 17 and '--config=configs/mnist_study.py:8k,ae' not in configs
+  assert configs[0] == '--config=configs/mnist_study.py:1k,acai'
+  assert (f'--workdir={root}/mnist/4k_mixup3_seed1\0--config.seed=1\0'
+          '--config.data.path=/data/mnist.gz') in '\0'.join(_args(tmp_path, 'python'))
+  assert (root / 'mnist' / '1k_ae_seed1' / 'study_done').read_text().startswith(
+      'python -m mixres.main --config=configs/mnist_study.py:1k,ae ')
+  fcntl.flock(held, fcntl.LOCK_UN)
+  subprocess.run(command, env=env, check=True, timeout=120, capture_output=True)
+  assert len(_args(tmp_path, 'python')) == 17 * 6 + 6  # Only the run that was held, now.
+  result = subprocess.run(command[:-1] + ['mnist2'], env={**env, 'MNIST': '/data/FAIL.gz'},
+                          capture_output=True, text=True, timeout=120)
+  assert result.returncode != 0
+  assert f'FAILED mnist/1k_mixup3_seed2 (exit 1): {root}/logs/mnist/1k_mixup3_seed2.log' in (
+      result.stdout)
+  assert not (root / 'mnist' / '1k_mixup3_seed2' / 'study_done').exists()
