@@ -1,4 +1,5 @@
-"""Early AMR training curves beside the authors' code's, on the same real data (AUDIT.md D).
+"""Early AMR training curves beside the authors' code's, on the same real data
+(docs/faithfulness.md#d1).
 
 The fixture below is what the AMR authors' PyTorch code (christopher-beckham/amr, run on CPU with
 compatibility edits only, settings of exps/mnist/mixup_lamb10.sh) logged on the real MNIST test

@@ -4,7 +4,7 @@
 
 Times whole schedule periods (e.g. 4 D-only steps + 1 D+G step for AE+GAN/AMR) after compiling
 every step variant, and reports the median over repeats (the CPU's speed drifts, see
-XLA_CPU_NOTES.md).
+docs/faithfulness.md#xla-on-cpu).
 """
 
 import jax

@@ -50,7 +50,8 @@ def cell_config(setting: str, row: str, local: bool) -> ml_collections.ConfigDic
 
 
 def follow_authors_code(config: ml_collections.ConfigDict) -> None:
-  """What the AMR code does where mixres's defaults differ (AUDIT.md A6-A11); each a field.
+  """What the AMR code does where mixres's defaults differ (docs/faithfulness.md#a6 to #a11);
+  each a field.
 
   - model.init 'reference', model.entry_padding 1: its initialisation and 34x34 entry conv
     (architectures/arch_kyle.py:18-25, 36; mixres/models/convnets.py);

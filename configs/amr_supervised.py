@@ -26,16 +26,16 @@ and two evaluations, the rest building the judge classifier of 'attribute_consis
 accuracy of the class mixes 0.62 against 0.63 for the Bernoulli mixer on the same pairs: 300
 steps teach embed nothing yet, the variant checks that it all runs.
 
-'reference' (alone or with 'local'): the authors' supervised loop (AUDIT.md A13), read from
-christopher-beckham/amr at 8187d92 (swapgan.py:383-462, architectures/discriminators.py:361-376)
-with the settings of the run behind Figure 5, whose name in the paper's source
-(seeds/amr_paper.txt:162) reads lamb50, beta1, cls1, eps1e-4, mixer 'fm': variant 'reference'
-(y_mix crossed over per attribute, the unsupervised mix's partner, D's classification term at
-weight 1: mixres/objectives/amr_supervised.py), the soft mask m = sigmoid(ReLU(embed(y))) with
-hidden widths C, C, mask prior 1e-4, beta 1 (consistency on both mixes), lambda 50. Not
-reproduced: their 'fm' mixer draws p per (example, channel) (swapgan.py:264), ours per example
-(Eq. 5); their CelebA frontal-face subset and 64-filter networks ('g64'; that architecture file
-is not in their repository).
+'reference' (alone or with 'local'): the authors' supervised loop (docs/faithfulness.md#a13),
+read from christopher-beckham/amr at 8187d92 (swapgan.py:383-462,
+architectures/discriminators.py:361-376) with the settings of the run behind Figure 5, whose
+name in the paper's source (seeds/amr_paper.txt:162) reads lamb50, beta1, cls1, eps1e-4, mixer
+'fm': variant 'reference' (y_mix crossed over per attribute, the unsupervised mix's partner, D's
+classification term at weight 1: mixres/objectives/amr_supervised.py), the soft mask
+m = sigmoid(ReLU(embed(y))) with hidden widths C, C, mask prior 1e-4, beta 1 (consistency on
+both mixes), lambda 50. Not reproduced: their 'fm' mixer draws p per (example, channel)
+(swapgan.py:264), ours per example (Eq. 5); their CelebA frontal-face subset and 64-filter
+networks ('g64'; that architecture file is not in their repository).
 """
 
 from configs import amr_paper

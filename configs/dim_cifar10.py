@@ -31,7 +31,8 @@ published numbers come from the code, so 'code' is the default and every PUBLISH
   jsd_log2                 True: log 2 constants (gan_losses.py:39, False (Eq. 4); same
                            78)                                      gradients
 
-The code's DV loss is not modelled: its masks are wrong (AUDIT.md); both use Eq. 2.
+The code's DV loss is not modelled: its masks are wrong
+(docs/faithfulness.md#checked-and-matching-b); both use Eq. 2.
 
 Paper setting: the DCGAN-like encoder (conv 64-128-256, fc 1024, Y 64), encode-and-dot critics
 of 2048 units, Adam at 1e-4 (PyTorch's default betas; the paper gives only the rate), batch 64,

@@ -10,9 +10,9 @@ accuracy of the jointly trained linear probe. The GAIA paper has no SVHN run: it
 are residual style/content autoencoders, which we do not reproduce. Optimiser: the GAIA code's
 Adam (TF defaults, lr 1e-4, no weight decay; epsilon 1e-8 as its training notebook passes it,
 `adam_eps = 1.0e-8`, over network.py:11's default 1.0). Losses as the GAIA code computes them
-(AUDIT.md B1, B2): gradients through p_fake and p_gen (network.py:100-119), L_D and L_G clipped to
-[-1, 1] (network.py:108, 116), every L1 on the [0, 1] scale of its /255 images with a sigmoid
-decoder (network.py:284), i.e. half of ours on [-1, 1]; our decoder stays linear.
+(docs/faithfulness.md#b1, #b2): gradients through p_fake and p_gen (network.py:100-119), L_D and
+L_G clipped to [-1, 1] (network.py:108, 116), every L1 on the [0, 1] scale of its /255 images
+with a sigmoid decoder (network.py:284), i.e. half of ours on [-1, 1]; our decoder stays linear.
 Time: 3500 epochs of 65,931 = 3,605,602 steps; an accelerator job (weeks on this CPU).
 'local': the CPU variant, no download: 500 steps on scikit-learn's embedded digits (1,438
 train / 359 valid, resized to 32x32x1), probe lr 1e-2. Measured here: 18 m 15 s wall (8 m 44 s
@@ -25,7 +25,8 @@ from mixres import config_arg
 
 
 def set_code_losses(config) -> None:
-  """The GAIA code's balancing gradients, loss clip and [0, 1] loss scale (AUDIT.md B1, B2)."""
+  """The GAIA code's balancing gradients, loss clip and [0, 1] loss scale
+  (docs/faithfulness.md#b1, #b2)."""
   config.gaia.balance_gradient = 'through'  # network.py:100-119, 135-136.
   config.gaia.clip_losses = True  # network.py:108, 116.
   config.gaia.loss_scale = 'unit'  # Images /255 and a sigmoid decoder, network.py:284.

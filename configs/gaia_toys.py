@@ -11,9 +11,9 @@ Networks (appendix 5.1): 6 ReLU layers of 256 units in each of encoder and decod
 for D, a 2-d code (model.arch 'mlp'). Optimiser: the GAIA code's Adam (TF defaults, lr 1e-4, no
 weight decay; epsilon 1e-8, which its training notebook passes). The paper gives
 no batch size or length for these runs: batch 64 and 20,000 steps are our choice. Losses as
-the GAIA code computes them (AUDIT.md B1, B2): gradients through p_fake and p_gen, L_D and L_G
-clipped to [-1, 1]; the L1 terms stay on the points' own scale (loss_scale 'pm1'): the code's
-[0, 1] scale is that of its /255 images, and the 2-D code is not published.
+the GAIA code computes them (docs/faithfulness.md#b1, #b2): gradients through p_fake and p_gen,
+L_D and L_G clipped to [-1, 1]; the L1 terms stay on the points' own scale (loss_scale 'pm1'):
+the code's [0, 1] scale is that of its /255 images, and the 2-D code is not published.
 Data: 10,000 points, 10% held out. Evaluation: 'toy_mixes' (decoded random mixes drawn over the
 data, their distance to it; on the spiral the share on the curve) and, for the toys with
 classes (moons 2, circles 2, blobs 8), the linear probe on the 2-d code.

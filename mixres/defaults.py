@@ -248,8 +248,8 @@ def get_config() -> ml_collections.ConfigDict:
   # A non-finite loss or parameter stops the run (exit 3) keeping the last good checkpoint; with
   # N > 0 the run instead rolls back to it and skips the batch that diverged, at most N times.
   config.divergence_rollbacks = 0
-  # Train steps compiled into one call (unrolled; XLA_CPU_NOTES.md): 0 is one period of the
-  # objective's schedule (AE+GAN's G every 5th step: 5). Calls also end where a log,
+  # Train steps compiled into one call (unrolled; docs/faithfulness.md#xla-on-cpu): 0 is one
+  # period of the objective's schedule (AE+GAN's G every 5th step: 5). Calls also end where a log,
   # evaluation or checkpoint is due; each distinct call compiles once. XLA compiles the steps
   # of a call together, so a run with another value differs in the last bits (about 1e-9
   # after a few steps); a resumed run equals the uninterrupted one bit for bit.

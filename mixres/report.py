@@ -80,7 +80,7 @@ def find_runs(roots: Iterable[str]) -> list[str]:
 def last_value(run: str, metric: str, median_of: int = 1) -> float | None:
   """The metric's last value in a run's logs (training's, then mixres.evaluate's), or the median of
   its last `median_of` values (ACAI reports the median of the last 20 evaluations of each run,
-  AUDIT.md C3); None if it was never logged."""
+  docs/faithfulness.md#c3); None if it was never logged."""
   if median_of < 1:
     raise ValueError(f'--median_of_last={median_of} must be >= 1')
   values = [float(record[metric]) for record in metric_writers.run_metrics(run)

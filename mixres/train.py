@@ -205,10 +205,10 @@ FINITE_STATE = 'finite_state'  # Not a logged metric: read by the divergence che
 def jit_steps(objective, mesh, flags: tuple[Any, ...], stacked: bool):
   """The steps of `flags` (one schedule flag set per step, as Experiment.schedule_flags) as one
   jitted function of (state, batches), unrolled: XLA:CPU runs backward convolutions inside a
-  rolled loop (lax.scan) about 40x slower (XLA_CPU_NOTES.md). `stacked`: batches (n, B, ...),
-  metrics a list, one dict per step; else one batch and its metrics. Each step's metrics carry
-  FINITE_STATE, whether every float in the new state is finite, computed in the same
-  executable: divergence is caught without a device sync per step. The state is donated."""
+  rolled loop (lax.scan) about 40x slower (docs/faithfulness.md#xla-on-cpu). `stacked`: batches
+  (n, B, ...), metrics a list, one dict per step; else one batch and its metrics. Each step's
+  metrics carry FINITE_STATE, whether every float in the new state is finite, computed in the
+  same executable: divergence is caught without a device sync per step. The state is donated."""
   # One inner jit per flag set: JAX traces and lowers each kind of step once, however many
   # the call holds, and XLA inlines them into one executable.
   steps = {f: jax.jit(functools.partial(objective.train_step, **dict(f))) for f in set(flags)}

@@ -233,8 +233,8 @@ def test_lines_end_to_end(paper, tmp_path):
 
 
 def test_partner_is_the_reversed_batch_as_acai_or_a_permutation_as_the_amr_authors(paper):
-  """AUDIT.md B8: ACAI's acai.py:64 mixes encode with encode[::-1] (never itself in an even
-  batch); the AMR authors' ACAI row keeps their torch.randperm."""
+  """docs/faithfulness.md#b8: ACAI's acai.py:64 mixes encode with encode[::-1] (never itself in
+  an even batch); the AMR authors' ACAI row keeps their torch.randperm."""
   codes = jnp.arange(8.0).reshape(8, 1, 1, 1)
   key = jax.random.PRNGKey(3)
   np.testing.assert_array_equal(paper.obj.partner(key, codes)[:, 0, 0, 0], np.arange(8)[::-1])

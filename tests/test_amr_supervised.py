@@ -394,7 +394,7 @@ def test_celeba_config_builds_and_traces_under_mock_tfds(tmp_path):
   assert not (tmp_path / 'never-written').exists()
 
 
-# The authors' variant (AUDIT.md A13; 8187d92 swapgan.py) ------------------------------------------
+# The authors' variant (docs/faithfulness.md#a13; 8187d92 swapgan.py) ----------------------------
 
 def test_mask_count_prior_hand_computed():
   """mean_b (sum_c m_bc - C/2)^2 (swapgan.py:422): C = 4, sums 4 and 3 -> (2^2 + 1^2) / 2."""

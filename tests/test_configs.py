@@ -98,7 +98,8 @@ def test_every_row_sets_the_papers_method_and_lambda(module):
 
 
 def test_bern3_draws_channel_sources_as_the_authors():
-  """AUDIT A3: Table 4's Bern-3 row and the default use the authors' uniform k-way draw."""
+  """Table 4's Bern-3 row and the default use the authors' uniform k-way draw
+  (docs/faithfulness.md#a3)."""
   assert load('amr_dsprites', 'bern3').bernoulli_draw == 'uniform'
   assert load('amr_dsprites', 'bern3,local').bernoulli_draw == 'uniform'
   assert importlib.import_module('configs.base').get_config().bernoulli_draw == 'uniform'
@@ -106,7 +107,7 @@ def test_bern3_draws_channel_sources_as_the_authors():
 
 # module -> (dataset, d_h, valid_fraction, epochs or None, steps or None), as
 # docs/methods.md#amr-protocol and the table captions give them; Tables 3 and 4 give no length:
-# the authors' scripts' (AUDIT.md A12).
+# the authors' scripts' (docs/faithfulness.md#a12).
 FAITHFUL = {
     'amr_mnist': ('mnist', 32, 0.1, 2000, None), 'amr_kmnist': ('kmnist', 32, 0.1, 2000, None),
     'amr_svhn': ('svhn_cropped', 32, 0.1, 3500, None),
@@ -133,7 +134,8 @@ def test_each_setting_has_the_papers_data_bottleneck_and_length(module):
 
 
 def test_table_3_rows_train_as_long_as_the_authors_scripts():
-  """AUDIT.md A12: per row at its lambda, e.g. svhn256 bern2 (lambda 10) ran 4500 epochs."""
+  """docs/faithfulness.md#a12: per row at its lambda, e.g. svhn256 bern2 (lambda 10) ran 4500
+  epochs."""
   epochs = {row: load('amr_svhn256', row).num_epochs for row in paper_tables.LAMBDAS['svhn256']}
   assert epochs == {'ae_gan': 6000, 'mixup2': 6000, 'bern2': 4500, 'mixup3': 4500,
                     'mixup4': 4500, 'mixup6': 6000, 'mixup8': 4500, 'acai': 4500}
@@ -141,7 +143,8 @@ def test_table_3_rows_train_as_long_as_the_authors_scripts():
 
 @pytest.mark.parametrize('module', sorted(set(SETTINGS) - {'amr_dsprites'}))
 def test_table_configs_run_what_the_authors_code_ran(module):
-  """AUDIT.md A6-A11: every 32x32 table row selects the AMR code's choice of each field."""
+  """docs/faithfulness.md#a6 to #a11: every 32x32 table row selects the AMR code's choice of
+  each field."""
   setting, prefix = SETTINGS[module]
   for row in paper_tables.LAMBDAS[setting]:
     for arg in (prefix + row, prefix + row + ',local'):

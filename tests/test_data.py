@@ -300,7 +300,8 @@ def test_digits_are_embedded_8x8_and_fitted_to_32():
 
 
 def test_amr_code_split_is_the_authors_mnist_cut():
-  """AUDIT.md A4: RandomState(0).shuffle of 60k, training the first 50k, validation the rest."""
+  """docs/faithfulness.md#a4: RandomState(0).shuffle of 60k, training the first 50k, validation
+  the rest."""
   train, valid = sources.split_indices(60_000, 0.1, 0, valid_size=10_000, method='amr_code')
   order = np.arange(60_000)
   np.random.RandomState(0).shuffle(order)  # task_launcher.py:58-62, get_shuffled_indices.
@@ -318,7 +319,8 @@ def labelled_source(n):
 
 
 def test_epoch_batching_reshuffles_each_epoch_and_keeps_the_partial_batch():
-  """AUDIT.md A10: as the AMR code's DataLoader: ceil(20 / 8) = 3 batches an epoch, 8, 8, 4."""
+  """docs/faithfulness.md#a10: as the AMR code's DataLoader: ceil(20 / 8) = 3 batches an epoch,
+  8, 8, 4."""
   source = labelled_source(20)
   batches = pipeline.train_batches(source, 8, seed=3, process_index=0, process_count=1,
                                    batching='epoch')

@@ -9,6 +9,8 @@ import os
 import pathlib
 import re
 
+import pytest
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 DOCS = ROOT / 'docs'
 SOURCE_SUFFIXES = ('.py', '.md', '.sh', '.toml', '.txt')
@@ -21,6 +23,9 @@ LINK = re.compile(r'\]\(([^)\s]+)\)')
 REPO_PATH = re.compile(r'`((?:mixres|configs|tests|launch|benchmarks|docs)/[\w./-]+\.(?:py|sh|md))')
 # The notes replaced this file, which lives outside the repository; only docs/README.md names it.
 EXTERNAL_REFERENCE = 'REFERENCE.md'
+# The team's own notes, outside the repository too; docs/faithfulness.md says what the code took
+# from them, so nothing names them.
+TEAM_NOTES = ('AUDIT.md', 'XLA_CPU_NOTES.md')
 
 
 def anchor(heading: str) -> str:
@@ -99,9 +104,20 @@ def test_links_and_paths_in_the_notes_exist():
   assert not broken, '\n'.join(broken)
 
 
-def test_nothing_in_the_code_or_notes_cites_the_external_reference():
+def files_naming(name: str) -> list[str]:
+  """The repository's code and notes (this test file aside) that name `name`."""
   this_test = pathlib.Path(__file__).resolve()
-  citing = [str(path.relative_to(ROOT)) for path in source_files()
-            if path.suffix in ('.py', '.sh', '.md') and path != this_test
-            if EXTERNAL_REFERENCE in path.read_text(errors='replace')]
+  return [str(path.relative_to(ROOT)) for path in source_files()
+          if path.suffix in ('.py', '.sh', '.md') and path != this_test
+          if name in path.read_text(errors='replace')]
+
+
+def test_nothing_in_the_code_or_notes_cites_the_external_reference():
+  citing = files_naming(EXTERNAL_REFERENCE)
   assert citing == ['docs/README.md'], f'{citing} cite {EXTERNAL_REFERENCE}: cite docs/ instead'
+
+
+@pytest.mark.parametrize('note', TEAM_NOTES)
+def test_nothing_cites_the_teams_notes_outside_the_repository(note):
+  citing = files_naming(note)
+  assert not citing, f'{citing} cite {note}: cite docs/faithfulness.md instead'

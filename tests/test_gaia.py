@@ -140,7 +140,8 @@ def balance_terms(real, interp, gen_x, gen_x_self=None):
 def test_balance_through_changes_the_weights_on_the_losses():
   """dL/dterm by hand, slope 20. L_D at L_real = L_interp = L_GX = 0.15: p_fake = sig(-1.5);
   'through' adds -F dp_fake/dterm, with F = 0.15 and dp_fake/dL_real = -20 p (1 - p), so the
-  weight on L_real is 1 + 3 p (1 - p) = 1.447 (the most over equal losses, AUDIT.md B1's 1.45).
+  weight on L_real is 1 + 3 p (1 - p) = 1.447 (the most over equal losses, the 1.45 of
+  docs/faithfulness.md#b1).
   L_G at L_interp = 0.2, L_GX = 0.1: p_gen = sig(2); 'through' adds +-0.1 * 20 p (1 - p)."""
   p_fake, p_gen = sigmoid(-1.5), sigmoid(2.0)
   d_fake, d_gen = 20 * p_fake * (1 - p_fake), 20 * p_gen * (1 - p_gen)
@@ -187,7 +188,8 @@ def test_clip_has_tf_clip_by_value_gradient():
 
 def test_unit_loss_scale_halves_every_l1_and_doubles_the_slope():
   """On (x + 1) / 2 every L1 term is half, L_dist is unchanged, and the balancing at slope 20
-  equals that of the [-1, 1] losses at slope 10 (AUDIT.md B2: our 20 acts like the code's 40)."""
+  equals that of the [-1, 1] losses at slope 10 (docs/faithfulness.md#b2: our 20 acts like the
+  code's 40)."""
   objs = {(scale, slope): objectives.get_objective(toy_config(loss_scale=scale, slope=slope),
                                                    POINT)
           for scale, slope in (('pm1', 10.0), ('unit', 20.0))}
@@ -431,7 +433,8 @@ def test_config_arguments():
   assert full.model.latent * full.model.latent_width**2 == 32
   with pytest.raises(ValueError, match=r"^config argument 'bern2' must be \[local\]$"):
     gaia_svhn.get_config('bern2')
-  # The GAIA code's losses (AUDIT.md B1, B2); base keeps constant weights, no clip, [-1, 1].
+  # The GAIA code's losses (docs/faithfulness.md#b1, #b2); base keeps constant weights, no clip,
+  # [-1, 1].
   code = lambda c: (c.gaia.balance_gradient, c.gaia.clip_losses, c.gaia.loss_scale)
   assert code(base.get_config()) == ('stop', False, 'pm1')
   assert code(full) == code(gaia_svhn.get_config('local')) == ('through', True, 'unit')

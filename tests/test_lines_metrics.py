@@ -34,7 +34,8 @@ def test_smoothness_hand_computed():
 
 
 def test_mean_smoothness_as_acai_and_nan_when_nothing_is_defined(bank):
-  """AUDIT.md C1: undefined interpolations add 0 over all of them; all undefined is NaN, not 0."""
+  """docs/faithfulness.md#c1: undefined interpolations add 0 over all of them; all undefined is
+  NaN, not 0."""
   scores = np.array([0.5, np.nan, 0.1, np.nan])
   np.testing.assert_allclose(lines.mean_smoothness(scores), 0.6 / 4)
   assert np.isnan(lines.mean_smoothness(np.full(3, np.nan)))
@@ -47,8 +48,8 @@ def test_mean_smoothness_as_acai_and_nan_when_nothing_is_defined(bank):
 
 
 def test_nearest_angle_is_found_in_float64(bank):
-  """AUDIT.md C2: every reference line is its own nearest, to the exact index (float32 dot
-  products tie between neighbours and return lines up to two steps away)."""
+  """docs/faithfulness.md#c2: every reference line is its own nearest, to the exact index
+  (float32 dot products tie between neighbours and return lines up to two steps away)."""
   angles, _ = bank
   index = np.arange(0, lines.NUM_REFERENCE, 37)
   images = procedural.render_lines(angles[index])
@@ -113,7 +114,7 @@ def _pixel_blend(a, b):
 
 
 def test_canonical_pair_calibration(bank):
-  """AUDIT.md B3: ACAI's canonical pair (5 pi/7 -> 3 pi/2) with ACAI's drawing.
+  """docs/faithfulness.md#b3: ACAI's canonical pair (5 pi/7 -> 3 pi/2) with ACAI's drawing.
 
   Pixel blend: Mean Distance 7.217e-3 (ACAI's line_eval gives the same, 7.22e-3). Smoothness
   0.9209, which ACAI's line_eval also gives on these float32 images; on the float64 blend its

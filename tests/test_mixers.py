@@ -168,7 +168,8 @@ def _source_counts(draw=None, k=3, channels=10, seed=0):
 
 
 def test_k_way_bernoulli_uniform_draw_is_the_authors():
-  """AUDIT A3, threegan.py:45-47: every channel's source is a fair die, independent per channel.
+  """docs/faithfulness.md#a3, threegan.py:45-47: every channel's source is a fair die,
+  independent per channel.
 
   Count of channels from one source, k = 3, C = 10: Binomial(10, 1/3), mean 10/3 and variance
   C p (1 - p) = 10 * 1/3 * 2/3 = 20/9 = 2.222. The sample variance of N = 20,000 examples has
@@ -193,7 +194,7 @@ def test_k_way_bernoulli_dirichlet_draw_kept_as_an_option():
   Each pi_j ~ Beta(1, 2): E = 1/3, Var = 1*2 / (3^2 * 4) = 1/18, E[pi^2] = 1/6, so with
   N_j | pi ~ Binomial(C, pi_j) the law of total variance gives
   Var N_j = C E[pi_j (1 - pi_j)] + C^2 Var pi_j = 10 * 1/6 + 100 * 1/18 = 65/9 = 7.222
-  (AUDIT.md's "7.25" rounded). P(one example supplies all C = 10 channels)
+  (docs/faithfulness.md#a3). P(one example supplies all C = 10 channels)
   = 3 E[pi^10] = 3 B(11, 2) / B(1, 2) = 3 * 2/132 = 1/22 = 4.5%. The sample variance's std
   is ~0.05 here (heavier tails than the binomial); rtol 0.05 is ~7 of them.
   """

@@ -83,7 +83,8 @@ def _reference_nets(depth=16, width=32, channels=3):
 
 
 def test_reference_entry_padding_frames_the_image_and_keeps_the_parameter_counts():
-  """AUDIT.md A8: padding=1 on the 1x1 entry conv, 34 -> 17 -> 8 -> 4; G 226,917 / D 150,178."""
+  """docs/faithfulness.md#a8: padding=1 on the 1x1 entry conv, 34 -> 17 -> 8 -> 4;
+  G 226,917 / D 150,178."""
   x = jnp.zeros((2, 32, 32, 3))
   encoder, decoder, disc = _reference_nets()
   enc_vars = encoder.init(jax.random.key(0), x)
@@ -123,10 +124,10 @@ def _kernels(tree, path=()):
 
 
 def test_reference_init_statistics():
-  """AUDIT.md A7: conv std 1/sqrt(1.04 C_out C_in k), instance-norm scale ~ N(0, 0.98^2), zero
-  biases; D's spectral-norm convs torch's U(+-1/sqrt(fan_in)) for weight and bias; D's entry conv
-  the reference formula. Flax's defaults (lecun_normal: std 1/sqrt(k k C_in); scale 1; D's
-  kernels stored normalised, zero biases) fail it."""
+  """docs/faithfulness.md#a7: conv std 1/sqrt(1.04 C_out C_in k), instance-norm scale
+  ~ N(0, 0.98^2), zero biases; D's spectral-norm convs torch's U(+-1/sqrt(fan_in)) for weight
+  and bias; D's entry conv the reference formula. Flax's defaults (lecun_normal: std
+  1/sqrt(k k C_in); scale 1; D's kernels stored normalised, zero biases) fail it."""
   x = jnp.zeros((1, 32, 32, 3))
   encoder, decoder, disc = _reference_nets(depth=64)
   params = {'enc': encoder.init(jax.random.key(0), x)['params']}

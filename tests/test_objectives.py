@@ -114,7 +114,7 @@ def test_consistency_term():
 
 @pytest.mark.parametrize('draw', ['uniform', 'dirichlet'])
 def test_k_way_bernoulli_mixes_follow_config_bernoulli_draw(draw):
-  """AUDIT A3: the AMR objective's Bern-3 mixes use the configured k-way draw."""
+  """docs/faithfulness.md#a3: the AMR objective's Bern-3 mixes use the configured k-way draw."""
   config = small_config('amr', mixer='bernoulli', k=3, bernoulli_draw=draw)
   obj = objectives.get_objective(config, IMAGE_SHAPE)
   codes = jax.random.normal(jax.random.PRNGKey(1), (16, 8, 8, 10))
@@ -252,7 +252,8 @@ def _power_iterations(obj, name, params, collection, n):
     ('acai', 'per_forward', True, 4),  # acai_f3.py: D(mix), then D(x), D(recon), D(mix).
 ])
 def test_power_iterations_per_step(objective, mode, update_generator, iterations):
-  """AUDIT.md A9: 'per_forward' advances D's power iteration once per reference D forward."""
+  """docs/faithfulness.md#a9: 'per_forward' advances D's power iteration once per reference D
+  forward."""
   config = small_config(objective, lam=2.0)
   config.model.spectral_updates = mode
   name = 'disc'

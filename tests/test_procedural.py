@@ -59,7 +59,7 @@ def _acai_ink(angle: float) -> float:
 
 
 def test_lines_are_drawn_as_acai_draws_them():
-  """AUDIT.md B3: ACAI's draw_line (lib/data.py:72-112), not a 1-px tent profile."""
+  """docs/faithfulness.md#b3: ACAI's draw_line (lib/data.py:72-112), not a 1-px tent profile."""
   images = procedural.render_lines(np.array([0.0, np.pi / 2]))[..., 0]
   assert images.dtype == np.float32 and set(np.unique(images)) == {-1.0, 1.0}
   # Angle 0: x1 = 16 + 15 = 31, so columns 16..30 along the major axis, each holding the band

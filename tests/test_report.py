@@ -119,8 +119,8 @@ def test_command_line(tmp_path):
 
 
 def test_median_of_the_last_n_evaluations_per_run(tmp_path):
-  """AUDIT.md C3: ACAI's Table 1 takes each run's median over its last 20 evaluations, then the
-  mean over runs; the last value alone is the default."""
+  """docs/faithfulness.md#c3: ACAI's Table 1 takes each run's median over its last 20
+  evaluations, then the mean over runs; the last value alone is the default."""
   write_run(str(tmp_path), 'a', [float(v) for v in range(1, 31)], setting='svhn:bern2')
   write_run(str(tmp_path), 'b', [float(v) for v in range(1, 31)][::-1], setting='svhn:bern2')
   run = os.path.join(tmp_path, 'a')

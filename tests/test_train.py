@@ -302,8 +302,8 @@ def test_authors_code_choices_resume_bit_for_bit(tiny_config, tmp_path):
 
 
 def test_epoch_batching_counts_the_generator_schedule_within_each_epoch(tiny_config, tmp_path):
-  """AUDIT.md A10: with 3 batches an epoch and G every 2nd, G updates at 0, 2, 3, 5, ...
-  (the AMR code's (iter - 1) % 2 with iter restarting each epoch), not at every even step."""
+  """docs/faithfulness.md#a10: with 3 batches an epoch and G every 2nd, G updates at 0, 2, 3,
+  5, ... (the AMR code's (iter - 1) % 2 with iter restarting each epoch), not at every even step."""
   experiment = train.Experiment(authors_code_config(tiny_config), str(tmp_path))
   flags = [experiment.objective.schedule(experiment.clock.schedule_step(s)) for s in range(7)]
   assert [f['update_generator'] for f in flags] == [True, False, True, True, False, True, True]
@@ -311,8 +311,9 @@ def test_epoch_batching_counts_the_generator_schedule_within_each_epoch(tiny_con
 
 
 def test_data_order_follows_the_run_seed_when_asked(tiny_config):
-  """AUDIT.md A11: shuffle_seed -1 takes config.seed, so runs with seeds 0, 1, 2 see their own
-  data orders (the AMR code's torch.manual_seed(seed)); shuffle_seed >= 0 pins one order."""
+  """docs/faithfulness.md#a11: shuffle_seed -1 takes config.seed, so runs with seeds 0, 1, 2 see
+  their own data orders (the AMR code's torch.manual_seed(seed)); shuffle_seed >= 0 pins one
+  order."""
   config = tiny_config.copy_and_resolve_references()
   config.data.shuffle_seed = -1
   config.seed = 2

@@ -23,9 +23,9 @@ to read them off fakes. The class is AMR through its hooks (ae_gan.py): `generat
 class mix to the fakes, `gan_logits` reads D's real-or-fake head, and `extra_generator_loss` /
 `extra_disc_loss` add the terms above.
 
-config.supervised.variant = 'reference' is the authors' supervised loop instead (AUDIT.md A13;
-`swapgan.py:383-462` at commit 8187d92 of christopher-beckham/amr, the class mixer at
-`architectures/discriminators.py:361-376`). Against the paper's:
+config.supervised.variant = 'reference' is the authors' supervised loop instead
+(docs/faithfulness.md#a13; `swapgan.py:383-462` at commit 8187d92 of christopher-beckham/amr, the
+class mixer at `architectures/discriminators.py:361-376`). Against the paper's:
 - y_mix crosses the pair's labels over attribute by attribute, a fair coin each
   (swapgan.py:412-415), instead of alpha y1 + (1 - alpha) y2: every requested bit is 0 or 1;
 - the partner is the one the unsupervised mix paired the example with (one permutation,

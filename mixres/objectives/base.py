@@ -213,7 +213,8 @@ class Objective(two_player.TwoPlayer):
     """Static flags for the step numbered `step`; the loop compiles one step per flag set.
 
     Update ratios (AE+GAN: G every 5th step) are static so that no gradient computation sits
-    inside a `lax.cond`, whose nested convolutions XLA:CPU runs far slower (XLA_CPU_NOTES.md).
+    inside a `lax.cond`, whose nested convolutions XLA:CPU runs far slower
+    (docs/faithfulness.md#xla-on-cpu).
     """
     del step
     return {}
