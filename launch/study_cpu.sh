@@ -7,6 +7,11 @@
 # Blocks (minutes of wall time on the 2-core CPU, one run a core):
 #   mnist0 mnist1 mnist2   the MNIST low-data study, one seed each (configs/mnist_study.py:
 #                          1k / 4k / 8k x ae, ae_gan, mixup2, bern2, mixup3, acai), ~45 each
+#   spiral                 the AMR supplement's spiral study: beta in {0, 0.1, 10, 100} x seeds
+#                          0-2, 100 epochs each (configs/amr_toys.py:spiral), ~35
+#   gaia2d0 gaia2d1 gaia2d2
+#                          GAIA's 2-D comparison, one seed each: AE, VAE and GAIA on the five
+#                          scikit-learn distributions, 20,000 steps each (configs/gaia_toys.py)
 #   report                 the tables (mixres.report) and figures from whatever has finished
 #
 # Environment: MNIST (default ../shared/data/mnist/mnist-t10k-images-idx3-ubyte.gz), the
@@ -16,10 +21,11 @@
 # when another copy of this script is running it: to add a core, start the same command with
 # CORES set to it.
 set -euo pipefail
-root="${1:?usage: launch/study_cpu.sh ROOT [mnist0 mnist1 mnist2 report]}"
+root="${1:?usage: launch/study_cpu.sh ROOT [BLOCK ...]}"
 shift
 blocks=("$@")
-[ ${#blocks[@]} -gt 0 ] || blocks=(mnist0 mnist1 mnist2 report)
+all_blocks=(mnist0 mnist1 mnist2 spiral gaia2d0 gaia2d1 gaia2d2 report)
+[ ${#blocks[@]} -gt 0 ] || blocks=("${all_blocks[@]}")
 export MNIST="${MNIST:-../shared/data/mnist/mnist-t10k-images-idx3-ubyte.gz}"
 read -r -a cores <<< "${CORES:-0 1}"
 export STUDY_CORES="${cores[*]}"
@@ -75,19 +81,76 @@ mnist_jobs() {
   done
 }
 
-report() {
-  for size in 1k 4k 8k; do
-    for metric in best/probe/val_accuracy best/frozen_probe/val_accuracy; do
-      python -m mixres.report "$root"/mnist/"${size}"_* --metric="$metric" --paired=ae_gan
+spiral_jobs() {
+  for seed in 0 1 2; do
+    for beta in 0 0.1 10 100; do
+      echo "spiral/beta${beta}_seed$seed configs/amr_toys.py:spiral --config.beta=$beta" \
+        "--config.seed=$seed --config.setting=spiral:beta$beta"
     done
   done
 }
 
+gaia2d_jobs() {
+  local seed=$1
+  for toy in moons circles blobs swiss_roll s_curve; do
+    for objective in gaia ae vae; do  # GAIA, the slowest, first.
+      echo "gaia2d/${toy}_${objective}_seed$seed configs/gaia_toys.py:$toy" \
+        "--config.objective=$objective --config.seed=$seed --config.setting=$toy:$objective"
+    done
+  done
+}
+
+# OUT WORKDIR...: the runs' decoded mixes side by side (mixres.evaluate --compare), once all
+# of them have finished.
+compare() {
+  local out=$1 workdir
+  shift
+  for workdir in "$@"; do
+    [ -f "$workdir/study_done" ] || { echo "$out: skipped, $workdir has not finished"; return 0; }
+  done
+  python -m mixres.evaluate --out="$out" --compare="$(IFS=,; echo "$*")"
+}
+
+# The tables of RESULTS.md and its figures (seed 0), from the runs that have finished.
+report() {
+  local metric toy
+  if [ -d "$root/mnist" ]; then
+    for metric in best/probe/val_accuracy best/frozen_probe/val_accuracy; do
+      python -m mixres.report "$root/mnist" --metric="$metric" --paired=ae_gan
+    done
+    for metric in recon/val_l1 codes/relative_spread; do
+      python -m mixres.report "$root/mnist" --metric="$metric" --scale=1 --digits=3
+    done
+    compare "$root/mnist_1k_figure7.png" "$root"/mnist/1k_{ae_gan,mixup2,acai}_seed0
+  fi
+  if [ -d "$root/spiral" ]; then
+    for metric in toy/mixes_on_spiral toy/mix_to_data toy/recon_distance; do
+      python -m mixres.report "$root/spiral" --metric="$metric" --scale=1 --digits=3
+    done
+    compare "$root/spiral_beta_seed0.png" "$root"/spiral/beta{0,0.1,10,100}_seed0
+  fi
+  if [ -d "$root/gaia2d" ]; then
+    for metric in toy/mix_to_data toy/recon_distance; do
+      python -m mixres.report "$root/gaia2d" --metric="$metric" --scale=1 --digits=4
+    done
+    for toy in moons circles blobs swiss_roll s_curve; do
+      compare "$root/gaia2d_${toy}_seed0.png" "$root/gaia2d/${toy}"_{ae,vae,gaia}_seed0
+    done
+  fi
+}
+
+for block in "${blocks[@]}"; do  # Every name checked before hours of runs.
+  case " ${all_blocks[*]} " in
+    *" $block "*) ;;
+    *) echo "unknown block '$block'; choose from: ${all_blocks[*]}" >&2; exit 2 ;;
+  esac
+done
 for block in "${blocks[@]}"; do
   echo "$(date +%H:%M:%S) block $block"
   case "$block" in
     mnist0 | mnist1 | mnist2) mnist_jobs "${block#mnist}" | run_all ;;
+    spiral) spiral_jobs | run_all ;;
+    gaia2d0 | gaia2d1 | gaia2d2) gaia2d_jobs "${block#gaia2d}" | run_all ;;
     report) report ;;
-    *) echo "unknown block '$block'; choose from: mnist0 mnist1 mnist2 report" >&2; exit 2 ;;
   esac
 done

@@ -122,3 +122,14 @@ def test_study_blocks_resume_share_runs_and_stop_at_a_failure(tmp_path):
   assert f'FAILED mnist/1k_mixup3_seed2 (exit 1): {root}/logs/mnist/1k_mixup3_seed2.log' in (
       result.stdout)
   assert not (root / 'mnist' / '1k_mixup3_seed2' / 'study_done').exists()
+
+
+def test_study_refuses_an_unknown_block_before_running_any(tmp_path):
+  env = _stand_ins(tmp_path, python='')
+  result = subprocess.run(
+      ['bash', os.path.join(REPO, 'launch', 'study_cpu.sh'), str(tmp_path / 'study'), 'spiral',
+       'mnist3'], env={**env, 'CORES': '0'}, capture_output=True, text=True, timeout=60)
+  assert result.returncode == 2 and result.stderr == (
+      "unknown block 'mnist3'; choose from: mnist0 mnist1 mnist2 spiral gaia2d0 gaia2d1 gaia2d2 "
+      'report\n')
+  assert not (tmp_path / 'python.args').exists()
