@@ -53,7 +53,7 @@ part() {  # NAME CONFIG OVERRIDE...: one run under the budget; its line of timin
 mnist_flags=(--config.data.path="$mnist" --config.data.valid_size=2000
              --config.num_train_steps="$mnist_steps" --config.eval_every=5000
              --config.checkpoint_every=5000 --config.eval.every.probe='1000 steps'
-             --config.eval.evaluators=probe,reconstruction,frozen_probe,interpolation)
+             '--config.eval.evaluators=probe,reconstruction,frozen_probe,interpolation')
 part lines/ae configs/lines.py:ae &
 part lines/acai configs/lines.py:acai &
 part mnist/ae_gan configs/amr_mnist.py:ae_gan "${mnist_flags[@]}" &
