@@ -133,3 +133,29 @@ def test_study_refuses_an_unknown_block_before_running_any(tmp_path):
       "unknown block 'mnist3'; choose from: mnist0 mnist1 mnist2 spiral gaia2d0 gaia2d1 gaia2d2 "
       'report\n')
   assert not (tmp_path / 'python.args').exists()
+
+
+def test_gpu_study_runs_four_parts_in_the_budget_and_times_them(tmp_path):
+  """launch/study_gpu.sh with stand-ins: each part under `timeout` with the budget less 90 s,
+  a part stopped by the budget (exit 75) reported as resumable, then the report's tables."""
+  env = _stand_ins(
+      tmp_path, nvidia_smi='echo "NVIDIA H200"',
+      python='case "$*" in *mixres.main*) echo "step 40/262144 | 1 steps/s";; esac\n'
+             'case "$*" in *lines.py:acai*) exit 75;; esac')
+  os.rename(tmp_path / 'bin' / 'nvidia_smi', tmp_path / 'bin' / 'nvidia-smi')
+  root = tmp_path / 'gpu'
+  subprocess.run(['bash', os.path.join(REPO, 'launch', 'study_gpu.sh'), str(root), '3'],
+                 env={**env, 'MNIST': '/data/mnist.gz'}, check=True, timeout=60,
+                 capture_output=True)
+  calls = ('\0' + '\0'.join(_args(tmp_path, 'python'))).split('\0-m\0')
+  mains = [c for c in calls if c.startswith('mixres.main')]
+  assert len(mains) == 4 and all('--config.steps_per_call=20' in c for c in mains)
+  assert sum('--config.data.path=/data/mnist.gz' in c for c in mains) == 2
+  assert sum(c.startswith('mixres.report') for c in calls) == 5
+  timing = (root / 'timing.md').read_text().splitlines()
+  assert timing[0].startswith('Budget 3 min on NVIDIA H200, ')
+  rows = sorted(timing[4:])
+  assert len(rows) == 4 and all('step 40/262144' in r for r in rows)
+  assert rows[0].startswith('| lines/acai |') and rows[0].endswith(
+      '| stopped by the budget (resumable) |')
+  assert rows[1].startswith('| lines/ae |') and rows[1].endswith('| finished |')
