@@ -2,7 +2,7 @@
 
   python benchmarks/compile_phases.py --config=configs/amr_svhn.py [--config.precision=bfloat16]
 
-Builds the first call of the run as the loop does (`train.jit_steps`: `steps_per_call` steps,
+Builds the first call of the run as the loop does (`steps.jit_steps`: `steps_per_call` steps,
 0 = one schedule period), on one random batch repeated along the stacked axis,
 with the compilation cache off so that every phase is really done, on config.num_devices. Then times `--repeats` x
 `--calls` calls. docs/faithfulness.md#xla-on-cpu: compare alternated runs, the CPU's speed drifts.

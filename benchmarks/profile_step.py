@@ -2,7 +2,7 @@
 
   python benchmarks/profile_step.py --config=configs/amr_svhn.py --calls=4
 
-Compiles the run's first call (`train.jit_steps`, as benchmarks/compile_phases.py), runs it
+Compiles the run's first call (`steps.jit_steps`, as benchmarks/compile_phases.py), runs it
 once, then records `--calls` calls with `jax.profiler` and reads the trace back
 (`jax.profiler.ProfileData`): every XLA operation's events on the host, summed by kind
 (convolutions, dots, fused elementwise work, reductions, copies, the rest), with their share

@@ -8,7 +8,7 @@ import numpy as np
 
 from mixres import objectives
 from mixres import parallel
-from mixres import train
+from mixres import steps
 
 
 class RandomRun:
@@ -19,7 +19,7 @@ class RandomRun:
     size = config.data.image_size
     self.objective = objectives.get_objective(config, (size, size, channels))
     self.mesh = parallel.make_mesh(config.num_devices)
-    self.steps_per_call = int(config.steps_per_call) or train.schedule_period(self.objective)
+    self.steps_per_call = int(config.steps_per_call) or steps.schedule_period(self.objective)
     replicated = parallel.replicated(self.mesh)
     self.state = jax.jit(self.objective.init, out_shardings=replicated)(jax.random.PRNGKey(0))
     rng = np.random.default_rng(0)
@@ -37,15 +37,15 @@ class RandomRun:
                  for s in range(first, first + self.steps_per_call))
 
   def call(self, first: int = 0):
-    """The loop's jitted call starting at step `first` (train.jit_steps)."""
-    return train.jit_steps(self.objective, self.mesh, self.flags(first), stacked=True)
+    """The loop's jitted call starting at step `first` (steps.jit_steps)."""
+    return steps.jit_steps(self.objective, self.mesh, self.flags(first), stacked=True)
 
 
 class CompiledSteps(RandomRun):
   """An objective's train steps compiled as the loop compiles them, on one random batch.
 
   Calls of `steps_per_call` steps (config.steps_per_call, 0: one schedule period), unrolled in
-  one executable each (mixres/train.py `jit_steps`), the batch repeated along the stacked axis.
+  one executable each (mixres/steps.py `jit_steps`), the batch repeated along the stacked axis.
   Building it compiles each call variant met in the first `warmup_steps` steps (and runs them);
   `compile_seconds` is each variant's compile and first call, added up. Then
   `images_per_second(steps)` times steps 0 .. steps - 1 again (whole calls), so every round does

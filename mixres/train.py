@@ -5,7 +5,6 @@ It knows nothing about any objective: an objective supplies `init`, `train_step`
 """
 
 import contextlib
-import functools
 import json
 import os
 import sys
@@ -25,6 +24,7 @@ from mixres import faults
 from mixres import metric_writers
 from mixres import objectives
 from mixres import parallel
+from mixres import steps
 from mixres import validation
 from mixres.data import pipeline
 from mixres.data import sources
@@ -106,7 +106,7 @@ class Experiment:
     # Last: some evaluators train a classifier of their own (minutes), so every refusal above
     # comes first.
     self.evaluators = evaluation.build(config, self.objective, self.mesh, self.valid_source)
-    self.steps_per_call = int(config.steps_per_call) or schedule_period(self.objective)
+    self.steps_per_call = int(config.steps_per_call) or steps.schedule_period(self.objective)
     self._calls, self._steps = {}, {}
 
   def init_state(self):
@@ -161,11 +161,11 @@ class Experiment:
 
   def train_step(self, step: int):
     """The jitted single step for `step` on one batch (for tests and tools; the loop runs
-    `train_call`s), one per set of schedule flags. Its metrics carry FINITE_STATE (see
-    `jit_steps`)."""
+    `train_call`s), one per set of schedule flags. Its metrics carry steps.FINITE_STATE
+    (mixres/steps.py)."""
     flags = (self.schedule_flags(step),)
     if flags not in self._steps:
-      self._steps[flags] = jit_steps(self.objective, self.mesh, flags, stacked=False)
+      self._steps[flags] = steps.jit_steps(self.objective, self.mesh, flags, stacked=False)
     return self._steps[flags]
 
   def train_call(self, first: int, batches: Any, state: Any) -> tuple[Any, float | None]:
@@ -181,7 +181,7 @@ class Experiment:
     if key in self._calls:
       return self._calls[key], None
     start = time.perf_counter()
-    call = jit_steps(self.objective, self.mesh, flags, stacked=True)
+    call = steps.jit_steps(self.objective, self.mesh, flags, stacked=True)
     self._calls[key] = call.lower(state, batches).compile()
     return self._calls[key], time.perf_counter() - start
 
@@ -197,60 +197,6 @@ class Experiment:
       scalars.update(s)
       images.update(i)
     return scalars, images
-
-
-FINITE_STATE = 'finite_state'  # Not a logged metric: read by the divergence check.
-
-
-def jit_steps(objective, mesh, flags: tuple[Any, ...], stacked: bool):
-  """The steps of `flags` (one schedule flag set per step, as Experiment.schedule_flags) as one
-  jitted function of (state, batches), unrolled: XLA:CPU runs backward convolutions inside a
-  rolled loop (lax.scan) about 40x slower (docs/faithfulness.md#xla-on-cpu). `stacked`: batches
-  (n, B, ...), metrics a list, one dict per step; else one batch and its metrics. Each step's
-  metrics carry FINITE_STATE, whether every float in the new state is finite, computed in the
-  same executable: divergence is caught without a device sync per step. The state is donated."""
-  # One inner jit per flag set: JAX traces and lowers each kind of step once, however many
-  # the call holds, and XLA inlines them into one executable.
-  steps = {f: jax.jit(functools.partial(objective.train_step, **dict(f))) for f in set(flags)}
-
-  def call(state, batches):
-    metrics = []
-    for i, step_flags in enumerate(flags):
-      batch = jax.tree.map(lambda x, i=i: x[i], batches) if stacked else batches
-      state, step_metrics = steps[step_flags](state, batch)
-      metrics.append({**step_metrics, FINITE_STATE: faults.state_is_finite(state)})
-    return state, metrics if stacked else metrics[0]
-
-  replicated = parallel.replicated(mesh)
-  data = (parallel.stacked_data_sharded if stacked else parallel.data_sharded)(mesh)
-  return jax.jit(call, in_shardings=(replicated, data), out_shardings=(replicated, replicated),
-                 donate_argnums=0)
-
-
-def schedule_period(objective, horizon: int = 64) -> int:
-  """The smallest p <= horizon with schedule(s + p) == schedule(s) for s < horizon (1 if none):
-  one period (AE+GAN's G every 5th step: 5) is what a call runs by default."""
-  flags = [objective.schedule(s) for s in range(2 * horizon)]
-  return next((p for p in range(1, horizon + 1)
-               if all(flags[s] == flags[s + p] for s in range(horizon))), 1)
-
-
-def _mean_metrics(history: list[dict[str, Any]]) -> dict[str, float]:
-  """Averages each metric over the steps that reported it (G metrics only exist on G steps)."""
-  names = sorted({k for metrics in history for k in metrics} - {FINITE_STATE})
-  return {k: float(np.mean([m[k] for m in history if k in m])) for k in names}
-
-
-def first_divergence(history: list[tuple[int, dict[str, Any]]]
-                     ) -> tuple[int, list[str]] | None:
-  """(step index, what went non-finite) of the first bad step in host-side `history`."""
-  for index, metrics in history:
-    bad = [k for k, v in metrics.items() if k != FINITE_STATE and not np.all(np.isfinite(v))]
-    if not metrics.get(FINITE_STATE, True):
-      bad.append('parameters')
-    if bad:
-      return index, bad
-  return None
 
 
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[str, float]:
@@ -331,9 +277,9 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
     nonlocal history, state, step, position, rollbacks, call_iter, best
     fetched = jax.device_get(history)  # Host copies: a later check reads them again for free.
     history = [] if logged else fetched
-    divergence = first_divergence([(i, m) for i, _, m in fetched])
+    divergence = steps.first_divergence([(i, m) for i, _, m in fetched])
     if divergence is None:
-      return _mean_metrics([m for _, _, m in fetched])
+      return steps.mean_metrics([m for _, _, m in fetched])
     history = []
     bad_step, terms = divergence
     bad_position = next(p for i, p, _ in fetched if i == bad_step)

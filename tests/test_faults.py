@@ -16,6 +16,7 @@ import pytest
 
 from mixres import checkpoint
 from mixres import faults
+from mixres import steps
 from mixres import train
 from mixres.data import pipeline
 
@@ -309,9 +310,9 @@ def test_rollback_skips_the_batch_that_diverged_and_the_run_finishes(
 
 
 def test_first_divergence_names_the_step_and_the_terms():
-  history = [(0, {'gen/loss': 1.0, train.FINITE_STATE: True}),
-             (1, {'gen/loss': 2.0, train.FINITE_STATE: False}),
-             (2, {'gen/loss': np.nan, 'disc/loss': np.inf, train.FINITE_STATE: False})]
-  assert train.first_divergence(history) == (1, ['parameters'])
-  assert train.first_divergence(history[2:]) == (2, ['gen/loss', 'disc/loss', 'parameters'])
-  assert train.first_divergence(history[:1]) is None
+  history = [(0, {'gen/loss': 1.0, steps.FINITE_STATE: True}),
+             (1, {'gen/loss': 2.0, steps.FINITE_STATE: False}),
+             (2, {'gen/loss': np.nan, 'disc/loss': np.inf, steps.FINITE_STATE: False})]
+  assert steps.first_divergence(history) == (1, ['parameters'])
+  assert steps.first_divergence(history[2:]) == (2, ['gen/loss', 'disc/loss', 'parameters'])
+  assert steps.first_divergence(history[:1]) is None

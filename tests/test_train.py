@@ -17,6 +17,7 @@ from mixres import defaults
 from mixres import evaluate
 from mixres import parallel
 from mixres import paths
+from mixres import steps
 from mixres import train
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -382,7 +383,7 @@ def test_a_call_ends_at_its_period_and_where_a_log_evaluation_or_checkpoint_is_d
     step += lengths[-1]
   # Ends at 4, 8, 10 (log), 12, 15 (checkpoint), 16, 20, 24, 28, 30 (the last step).
   assert lengths == [1, 4, 2, 2, 3, 1, 4, 4, 4, 2]
-  assert train.schedule_period(experiment.objective) == 5
+  assert steps.schedule_period(experiment.objective) == 5
   # A profiled window (steps 6 to 13) starts and stops at call boundaries: calls also end
   # after step 5 and step 13.
   experiment = train.Experiment(_with(config, profile_steps='6-13'), str(tmp_path))

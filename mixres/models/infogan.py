@@ -137,7 +137,6 @@ class Discriminator(nn.Module):
 
 
 def _check(config: ml_collections.ConfigDict, image_shape: tuple[int, int, int]) -> None:
-  m = config.model
   check_image_size(image_shape[0])
   cc.check_choice(config, 'model.norm', NORMS, what="a norm of config.model.arch='infogan'")
   for field in ('code_size', 'depth'):

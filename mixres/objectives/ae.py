@@ -28,7 +28,6 @@ class AE(base.Objective):
   batch_norm = True
 
   def __init__(self, config, image_shape):
-    rate, noise = config.ae.dropout, config.ae.noise
     cc.check_interval(config, 'ae.dropout', 0.0, 1.0, closed='left', why='the dropout rate')
     cc.check_nonnegative(config, 'ae.noise', why='the input noise std')
     super().__init__(config, image_shape)

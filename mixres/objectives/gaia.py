@@ -92,7 +92,6 @@ class GAIA(base.Objective):
   groups = {'generator': ('encoder', 'decoder'), 'disc': ('disc_encoder', 'disc_decoder')}
 
   def __init__(self, config, image_shape):
-    g = config.gaia
     cc.check_nonnegative(config, 'gaia.alpha_std')
     cc.check_positive(config, 'gaia.slope')
     cc.check_nonnegative(config, 'gaia.dist_weight')
