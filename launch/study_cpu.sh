@@ -111,32 +111,42 @@ compare() {
   python -m mixres.evaluate --out="$out" --compare="$(IFS=,; echo "$*")"
 }
 
+# The finished runs among WORKDIR... (a run stopped partway has partial bests: left out).
+finished() {
+  local workdir
+  for workdir in "$@"; do
+    if [ -f "$workdir/study_done" ]; then echo "$workdir"; fi
+  done
+}
+
+# STUDY MIXRES.REPORT-FLAG...: its tables over the study's finished runs, if it has any.
+tables() {
+  local -a runs
+  mapfile -t runs < <(finished "$root/$1"/*)
+  shift
+  if [ ${#runs[@]} -gt 0 ]; then python -m mixres.report "${runs[@]}" "$@"; fi
+}
+
 # The tables of RESULTS.md and its figures (seed 0), from the runs that have finished.
 report() {
   local metric toy
-  if [ -d "$root/mnist" ]; then
-    for metric in best/probe/val_accuracy best/frozen_probe/val_accuracy; do
-      python -m mixres.report "$root/mnist" --metric="$metric" --paired=ae_gan
-    done
-    for metric in recon/val_l1 codes/relative_spread; do
-      python -m mixres.report "$root/mnist" --metric="$metric" --scale=1 --digits=3
-    done
-    compare "$root/mnist_1k_figure7.png" "$root"/mnist/1k_{ae_gan,mixup2,acai}_seed0
-  fi
-  if [ -d "$root/spiral" ]; then
-    for metric in toy/mixes_on_spiral toy/mix_to_data toy/recon_distance; do
-      python -m mixres.report "$root/spiral" --metric="$metric" --scale=1 --digits=3
-    done
-    compare "$root/spiral_beta_seed0.png" "$root"/spiral/beta{0,0.1,10,100}_seed0
-  fi
-  if [ -d "$root/gaia2d" ]; then
-    for metric in toy/mix_to_data toy/recon_distance; do
-      python -m mixres.report "$root/gaia2d" --metric="$metric" --scale=1 --digits=4
-    done
-    for toy in moons circles blobs swiss_roll s_curve; do
-      compare "$root/gaia2d_${toy}_seed0.png" "$root/gaia2d/${toy}"_{ae,vae,gaia}_seed0
-    done
-  fi
+  for metric in best/probe/val_accuracy best/frozen_probe/val_accuracy; do
+    tables mnist --metric="$metric" --paired=ae_gan
+  done
+  for metric in recon/val_l1 codes/relative_spread; do
+    tables mnist --metric="$metric" --scale=1 --digits=3
+  done
+  compare "$root/mnist_1k_figure7.png" "$root"/mnist/1k_{ae_gan,mixup2,acai}_seed0
+  for metric in toy/mixes_on_spiral toy/mix_to_data toy/recon_distance; do
+    tables spiral --metric="$metric" --scale=1 --digits=3
+  done
+  compare "$root/spiral_beta_seed0.png" "$root"/spiral/beta{0,0.1,10,100}_seed0
+  for metric in toy/mix_to_data toy/recon_distance; do
+    tables gaia2d --metric="$metric" --scale=1 --digits=4
+  done
+  for toy in moons circles blobs swiss_roll s_curve; do
+    compare "$root/gaia2d_${toy}_seed0.png" "$root/gaia2d/${toy}"_{ae,vae,gaia}_seed0
+  done
 }
 
 for block in "${blocks[@]}"; do  # Every name checked before hours of runs.

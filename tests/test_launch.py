@@ -116,6 +116,17 @@ def test_study_blocks_resume_share_runs_and_stop_at_a_failure(tmp_path):
   fcntl.flock(held, fcntl.LOCK_UN)
   subprocess.run(command, env=env, check=True, timeout=120, capture_output=True)
   assert len(_args(tmp_path, 'python')) == 17 * 6 + 6  # Only the run that was held, now.
+  os.makedirs(root / 'mnist' / '1k_ae_seed7')  # Unfinished: no study_done, left out.
+  before = len(_args(tmp_path, 'python'))
+  report = subprocess.run(command[:-1] + ['report'], env=env, check=True, timeout=120,
+                          capture_output=True, text=True)
+  calls = _args(tmp_path, 'python')[before:]
+  assert calls[:2] == ['-m', 'mixres.report'] and calls.count('mixres.report') == 4
+  first = calls[2:calls.index('-m', 2)]
+  assert len(first) == 18 + 2 and first[-2:] == ['--metric=best/probe/val_accuracy',
+                                                 '--paired=ae_gan']
+  assert f'{root}/mnist_1k_figure7.png: skipped, {root}/mnist/1k_ae_gan_seed0 has not finished' in (
+      report.stdout)
   result = subprocess.run(command[:-1] + ['mnist2'], env={**env, 'MNIST': '/data/FAIL.gz'},
                           capture_output=True, text=True, timeout=120)
   assert result.returncode != 0
