@@ -136,7 +136,7 @@ report() {
   for metric in recon/val_l1 codes/relative_spread; do
     tables mnist --metric="$metric" --scale=1 --digits=3
   done
-  compare "$root/mnist_1k_figure7.png" "$root"/mnist/1k_{ae_gan,mixup2,acai}_seed0
+  compare "$root/mnist_1k_figure7.png" "$root"/mnist/1k_{ae_gan,mixup2,acai,ae}_seed0
   for metric in toy/mixes_on_spiral toy/mix_to_data toy/recon_distance; do
     tables spiral --metric="$metric" --scale=1 --digits=3
   done

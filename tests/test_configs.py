@@ -80,7 +80,7 @@ def test_every_config_argument_goes_through_one_parser():
       takes_one.append(module.__name__)
       with pytest.raises(ValueError, match=r"^config argument 'nosuch' must be [^\n]*$"):
         module.get_config('nosuch')
-  assert len(takes_one) == 15, takes_one  # All but base.py and quickstart.py.
+  assert len(takes_one) == 16, takes_one  # All but base.py and quickstart.py.
 
 
 @pytest.mark.parametrize('module', sorted(SETTINGS))
