@@ -1,4 +1,5 @@
-"""mixres/evaluation/reconstruction.py: the validation reconstruction error, partial batches too."""
+"""mixres/evaluation/reconstruction.py (and split_mean.py under it): the validation
+reconstruction error, partial batches too."""
 
 import ml_collections
 import numpy as np
