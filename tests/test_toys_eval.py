@@ -45,9 +45,26 @@ def test_identity_model_on_the_spiral():
   # Straight segments between random spiral points mostly cut across the turns.
   assert 0.05 < scalars['toy/mix_to_data']
   assert 0.0 < scalars['toy/mixes_on_spiral'] < 0.5
+  # The input-space reference mixes the same pairs with the same alphas: here the same mixes
+  # (computed on the host, not under jit: float32 rounding apart; a share within one of 400).
+  assert scalars['toy/input_mix_to_data'] == pytest.approx(scalars['toy/mix_to_data'], rel=1e-6)
+  assert scalars['toy/input_mixes_on_spiral'] == pytest.approx(scalars['toy/mixes_on_spiral'],
+                                                               abs=1 / 400)
   assert images['toy/mixes'].shape == (320, 320, 3)
   # The real points themselves are on the spiral (noise std 0.02, tolerance 0.05).
   assert np.mean(procedural.distance_to_spiral(source.points) <= 0.05) > 0.95
+
+
+def test_input_space_reference_does_not_depend_on_the_model():
+  class _Shrink(_Identity):  # Decodes every mix at the origin's side: its own numbers move.
+    def decode(self, params, codes):
+      return 0.5 * codes
+  source = procedural.ToySource('moons', 1000, seed=0)
+  identity = toys.ToyMixes(_Identity(), _config('moons'), None, source)({})[0]
+  shrunk = toys.ToyMixes(_Shrink(), _config('moons'), None, source)({})[0]
+  assert shrunk['toy/mix_to_data'] != identity['toy/mix_to_data']
+  assert shrunk['toy/input_mix_to_data'] == identity['toy/input_mix_to_data']
+  assert 'toy/input_mixes_on_spiral' not in shrunk  # The share is defined on the spiral only.
 
 
 def test_needs_points():

@@ -9,6 +9,9 @@ alpha ~ U(0, 1) (the AMR supplement's definition, the same for every objective),
 - toy/recon_distance: mean distance from x to g(f(x)).
 - toy/mixes_on_spiral (spiral only): the share of decoded mixes within eval.toy_tolerance of the
   noise-free spiral, the number behind the supplement's beta study.
+- toy/input_mix_to_data, toy/input_mixes_on_spiral: the same two numbers for the same pairs and
+  alphas mixed as points, alpha x1 + (1 - alpha) x2: the reference a model's mixes are read
+  against (the same in every evaluation of a run; the model plays no part).
 - Figure 'toy/mixes': data in blue, decoded mixes in orange, as in the supplement.
 """
 
@@ -74,16 +77,23 @@ class ToyMixes:
       return objective.decode(params, mixed), objective.decode(params, codes)
 
     self._decode = jax.jit(decode_mixes)
+    in_input_space = np.asarray(mixers.convex_mix(self.alpha, self.points[self.first],
+                                                  self.points[self.second]))
+    self.reference = self._mix_statistics(in_input_space, 'toy/input_')
+
+  def _mix_statistics(self, mixes: np.ndarray, prefix: str) -> dict[str, float]:
+    scalars = {f'{prefix}mix_to_data': float(nearest_distance(mixes, self.points).mean())}
+    if self.config.data.name == 'spiral':
+      near = procedural.distance_to_spiral(mixes) <= float(self.config.eval.toy_tolerance)
+      scalars[f'{prefix}mixes_on_spiral'] = float(near.mean())
+    return scalars
 
   def __call__(self, state):
     params = self.objective.inference_params(state)
     mixes, recons = (np.asarray(a) for a in self._decode(
         params, self.points, jnp.asarray(self.first), jnp.asarray(self.second),
         jnp.asarray(self.alpha)))
-    scalars = {'toy/mix_to_data': float(nearest_distance(mixes, self.points).mean()),
+    scalars = {**self._mix_statistics(mixes, 'toy/'), **self.reference,
                'toy/recon_distance': float(np.linalg.norm(recons - self.points, axis=1).mean())}
-    if self.config.data.name == 'spiral':
-      near = procedural.distance_to_spiral(mixes) <= float(self.config.eval.toy_tolerance)
-      scalars['toy/mixes_on_spiral'] = float(near.mean())
     figure = scatter([(self.points, BLUE), (mixes, ORANGE)])
     return scalars, {'toy/mixes': figure}
