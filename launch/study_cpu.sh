@@ -140,10 +140,12 @@ report() {
   done
   compare "$root/mnist_1k_figure7.png" "$root"/mnist/1k_{ae_gan,mixup2,acai,ae}_seed0
   for metric in toy/mixes_on_spiral toy/mix_to_data toy/recon_distance; do
-    tables spiral --metric="$metric" --scale=1 --digits=3
+    tables spiral --metric="$metric" --scale=1 --digits=3 --paired=beta0
   done
+  # The same pairs mixed as points (toy/input_*): the reference, one value per seed.
+  tables spiral --metric=toy/input_mixes_on_spiral --scale=1 --digits=3
   compare "$root/spiral_beta_seed0.png" "$root"/spiral/beta{0,0.1,10,100}_seed0
-  for metric in toy/mix_to_data toy/recon_distance; do
+  for metric in toy/mix_to_data toy/recon_distance toy/input_mix_to_data; do
     tables gaia2d --metric="$metric" --scale=1 --digits=4
   done
   for toy in moons circles blobs swiss_roll s_curve; do
