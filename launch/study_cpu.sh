@@ -9,11 +9,11 @@
 #                          1k / 4k / 8k x ae, ae_gan, mixup2, bern2, mixup3, acai), ~45 each
 #                          (~85 on one core)
 #   spiral                 the AMR supplement's spiral study: beta in {0, 0.1, 10, 100} x seeds
-#                          0-2, 100 epochs each (configs/amr_toys.py:spiral), ~40 (estimate)
+#                          0-2, 100 epochs each (configs/amr_toys.py:spiral), ~21
 #   gaia2d0 gaia2d1 gaia2d2
 #                          GAIA's 2-D comparison, one seed each: AE, VAE and GAIA on the five
 #                          scikit-learn distributions, 20,000 steps each (configs/gaia_toys.py),
-#                          ~40 each (estimate)
+#                          ~42 each
 #   report                 the tables (mixres.report) and figures from whatever has finished
 #
 # Environment: MNIST (default ../shared/data/mnist/mnist-t10k-images-idx3-ubyte.gz), the
