@@ -228,3 +228,28 @@ def test_a_model_the_architecture_cannot_build_is_one_line_naming_the_model_fiel
   assert message.startswith("config.model (arch='acai', latent=2, latent_width=8, depth=4, ")
   assert 'cannot build a network for inputs of shape (32, 32, 1): TypeError' in message
   assert '\n' not in message and not (tmp_path / 'run').exists()
+
+
+def test_a_comma_joined_list_override_is_split_into_its_names(tmp_path):
+  """--config.eval.evaluators=probe,bogus: ml_collections gives ('probe,bogus',); main splits it,
+  so the refusal names 'bogus' alone (unsplit, it would name 'probe,bogus')."""
+  workdir = tmp_path / 'run'
+  result = subprocess.run(
+      [sys.executable, '-m', 'mixres.main', '--config=configs/quickstart.py',
+       f'--workdir={workdir}', *TINY, '--config.eval.evaluators=probe,bogus'],
+      cwd=REPO, capture_output=True, text=True, timeout=600)
+  assert result.returncode == faults.EXIT_BAD_INPUT, result.stderr[-2000:]
+  assert result.stderr.strip().startswith("error: config.eval.evaluators has unknown ['bogus']")
+  assert not workdir.exists()
+
+
+def test_split_listed_names_leaves_other_fields_alone():
+  import ml_collections
+  from mixres import main
+  config = ml_collections.ConfigDict({
+      'eval': {'evaluators': ('probe, lines', 'reconstruction'), 'every': {'probe': 'a,b'}},
+      'data': {'attributes': ('Male',), 'scale': (0.9, 1.1)}})
+  main.split_listed_names(config)
+  assert config.eval.evaluators == ('probe', 'lines', 'reconstruction')
+  assert config.eval.every.probe == 'a,b'  # A string field, not a list: kept whole.
+  assert config.data.attributes == ('Male',) and config.data.scale == (0.9, 1.1)
