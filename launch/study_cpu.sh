@@ -14,6 +14,8 @@
 #                          GAIA's 2-D comparison, one seed each: AE, VAE and GAIA on the five
 #                          scikit-learn distributions, 20,000 steps each (configs/gaia_toys.py),
 #                          ~42 each
+#   lines0 lines1 lines2   ACAI's lines benchmark, one seed each: AE, ACAI and AMR mixup for
+#                          2,000 steps at lr 5e-4 (configs/lines.py:METHOD,study), ~45 each
 #   report                 the tables (mixres.report) and figures from whatever has finished
 #
 # Environment: MNIST (default ../shared/data/mnist/mnist-t10k-images-idx3-ubyte.gz), the
@@ -26,7 +28,7 @@ set -euo pipefail
 root="${1:?usage: launch/study_cpu.sh ROOT [BLOCK ...]}"
 shift
 blocks=("$@")
-all_blocks=(mnist0 mnist1 mnist2 spiral gaia2d0 gaia2d1 gaia2d2 report)
+all_blocks=(mnist0 mnist1 mnist2 spiral gaia2d0 gaia2d1 gaia2d2 lines0 lines1 lines2 report)
 [ ${#blocks[@]} -gt 0 ] || blocks=("${all_blocks[@]}")
 export MNIST="${MNIST:-../shared/data/mnist/mnist-t10k-images-idx3-ubyte.gz}"
 read -r -a cores <<< "${CORES:-0 1}"
@@ -102,6 +104,13 @@ gaia2d_jobs() {
   done
 }
 
+lines_jobs() {
+  local seed=$1
+  for method in acai amr_mixup ae; do  # The two slow ones side by side, then the AE.
+    echo "lines/${method}_seed$seed configs/lines.py:$method,study --config.seed=$seed"
+  done
+}
+
 # OUT WORKDIR...: the runs' decoded mixes side by side (mixres.evaluate --compare), once all
 # of them have finished.
 compare() {
@@ -151,6 +160,12 @@ report() {
   for toy in moons circles blobs swiss_roll s_curve; do
     compare "$root/gaia2d_${toy}_seed0.png" "$root/gaia2d/${toy}"_{ae,vae,gaia}_seed0
   done
+  # ACAI reads each run as the median of its last evaluations.
+  tables lines --metric=lines/mean_distance --scale=1000 --median_of_last=3 --paired=ae
+  tables lines --metric=lines/smoothness --scale=1 --digits=3 --median_of_last=3 --paired=ae
+  tables lines --metric=recon/val_mse --scale=1 --digits=4
+  tables lines --metric=best/probe/val_accuracy
+  compare "$root/lines_seed0.png" "$root"/lines/{ae,acai,amr_mixup}_seed0
 }
 
 for block in "${blocks[@]}"; do  # Every name checked before hours of runs.
@@ -165,6 +180,7 @@ for block in "${blocks[@]}"; do
     mnist0 | mnist1 | mnist2) mnist_jobs "${block#mnist}" | run_all ;;
     spiral) spiral_jobs | run_all ;;
     gaia2d0 | gaia2d1 | gaia2d2) gaia2d_jobs "${block#gaia2d}" | run_all ;;
+    lines0 | lines1 | lines2) lines_jobs "${block#lines}" | run_all ;;
     report) report ;;
   esac
 done

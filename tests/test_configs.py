@@ -13,6 +13,7 @@ import tensorflow_datasets as tfds
 
 from configs import amr_paper
 from mixres import config_arg
+from mixres import config_checks
 from mixres import paper_tables
 from mixres import train
 from mixres.data import pipeline
@@ -217,9 +218,18 @@ def test_lines_rows_share_the_acai_code_training():
   # AMR's rows: every net every step, as ACAI's schedule, so a fixed budget is fair to all.
   assert all(rows[m].gen_every == 1 and rows[m].lam == 10.0
              for m in ('ae_gan', 'amr_mixup', 'amr_bern'))
-  with pytest.raises(ValueError,
-                     match=r'must be \[METHOD\]\[,local\] with METHOD one of acai, ae, dropout'):
+  with pytest.raises(ValueError, match=r'must be \[METHOD\]\[,local\]\[,study\] with METHOD one '
+                     'of acai, ae, dropout'):
     lines.get_config('cutmix')
+  # The CPU study's protocol (RESULTS.md section 3): the same networks and losses, faster.
+  for method in ('ae', 'acai', 'amr_mixup'):
+    study, full = lines.get_config(f'{method},study'), lines.get_config(method)
+    changed = {k for k, v in config_checks.flatten(study).items()
+               if v != config_checks.flatten(full)[k]}
+    assert changed == {'optim.lr', 'probe_lr', 'num_train_steps', 'log_every', 'eval_every',
+                       'checkpoint_every', 'eval.every.interpolation', 'eval.evaluators'}
+    assert (study.optim.lr, study.num_train_steps) == (5e-4, lines.STUDY_STEPS)
+    assert 'lines' in study.eval.evaluators and 'reconstruction' in study.eval.evaluators
 
 
 def test_mnist_study_cuts_one_validation_set_and_nested_subsets(tmp_path):

@@ -135,6 +135,18 @@ def test_study_blocks_resume_share_runs_and_stop_at_a_failure(tmp_path):
   assert not (root / 'mnist' / '1k_mixup3_seed2' / 'study_done').exists()
 
 
+def test_study_lines_block_runs_the_three_methods_of_one_seed(tmp_path):
+  env = _stand_ins(tmp_path, python='')
+  root = tmp_path / 'study'
+  subprocess.run(['bash', os.path.join(REPO, 'launch', 'study_cpu.sh'), str(root), 'lines2'],
+                 env={**env, 'CORES': '0'}, check=True, timeout=120, capture_output=True)
+  configs = [a for a in _args(tmp_path, 'python') if a.startswith('--config')]
+  assert configs == [f'--config={c}' if c.startswith('configs/') else c for c in (
+      'configs/lines.py:acai,study', '--config.seed=2', 'configs/lines.py:amr_mixup,study',
+      '--config.seed=2', 'configs/lines.py:ae,study', '--config.seed=2')]
+  assert (root / 'lines' / 'ae_seed2' / 'study_done').exists()
+
+
 def test_study_refuses_an_unknown_block_before_running_any(tmp_path):
   env = _stand_ins(tmp_path, python='')
   result = subprocess.run(
@@ -142,7 +154,7 @@ def test_study_refuses_an_unknown_block_before_running_any(tmp_path):
        'mnist3'], env={**env, 'CORES': '0'}, capture_output=True, text=True, timeout=60)
   assert result.returncode == 2 and result.stderr == (
       "unknown block 'mnist3'; choose from: mnist0 mnist1 mnist2 spiral gaia2d0 gaia2d1 gaia2d2 "
-      'report\n')
+      'lines0 lines1 lines2 report\n')
   assert not (tmp_path / 'python.args').exists()
 
 
