@@ -117,3 +117,15 @@ def flatten(config: ml_collections.ConfigDict | dict[str, Any], prefix: str = ''
     else:
       flat[f'{prefix}{key}'] = value
   return flat
+
+
+def split_listed_names(config) -> None:
+  """Each tuple field's comma-joined strings split in place: `--config.eval.evaluators=probe,lines`
+  reaches the config as ('probe,lines',) (ml_collections' tuple syntax is "('probe','lines')"),
+  and no name a config lists (evaluators, attributes, ...) contains a comma."""
+  for key, value in config.items():
+    if hasattr(value, 'items'):
+      split_listed_names(value)
+    elif isinstance(value, tuple) and any(isinstance(v, str) and ',' in v for v in value):
+      config[key] = tuple(part.strip() for v in value
+                          for part in (v.split(',') if isinstance(v, str) else [v]))

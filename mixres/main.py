@@ -52,7 +52,8 @@ def parse_flags(argv: list[str]) -> list[str]:
         _fail(f'--config={path}: no such config file (the settings are in configs/)')
   try:
     remaining = flags.FLAGS(argv)
-    split_listed_names(_CONFIG.value)
+    from mixres import config_checks
+    config_checks.split_listed_names(_CONFIG.value)
     return remaining
   except flags.Error as e:
     # A config file's own error (e.g. an unknown table row) arrives wrapped in its traceback;
@@ -71,18 +72,6 @@ def parse_flags(argv: list[str]) -> list[str]:
     _fail(f'--config.* override: the config has no field {field.strip(chr(34) + chr(39))!r}'
           + (f' (did you mean {suggestion.group(1)!r}?)' if suggestion else '')
           + '; mixres/defaults.py lists them all')
-
-
-def split_listed_names(config) -> None:
-  """Each tuple field's comma-joined strings split in place: `--config.eval.evaluators=probe,lines`
-  reaches the config as ('probe,lines',) (ml_collections' tuple syntax is "('probe','lines')"),
-  and no name a config lists (evaluators, attributes, ...) contains a comma."""
-  for key, value in config.items():
-    if hasattr(value, 'items'):
-      split_listed_names(value)
-    elif isinstance(value, tuple) and any(isinstance(v, str) and ',' in v for v in value):
-      config[key] = tuple(part.strip() for v in value
-                          for part in (v.split(',') if isinstance(v, str) else [v]))
 
 
 def _stop_at_once(code: int, line: str) -> None:

@@ -245,11 +245,11 @@ def test_a_comma_joined_list_override_is_split_into_its_names(tmp_path):
 
 def test_split_listed_names_leaves_other_fields_alone():
   import ml_collections
-  from mixres import main
+  from mixres import config_checks
   config = ml_collections.ConfigDict({
       'eval': {'evaluators': ('probe, lines', 'reconstruction'), 'every': {'probe': 'a,b'}},
       'data': {'attributes': ('Male',), 'scale': (0.9, 1.1)}})
-  main.split_listed_names(config)
+  config_checks.split_listed_names(config)
   assert config.eval.evaluators == ('probe', 'lines', 'reconstruction')
   assert config.eval.every.probe == 'a,b'  # A string field, not a list: kept whole.
   assert config.data.attributes == ('Male',) and config.data.scale == (0.9, 1.1)
