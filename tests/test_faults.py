@@ -168,7 +168,8 @@ def test_truncated_latest_checkpoint_is_set_aside_and_the_one_before_resumes(
   for folder, _, names in os.walk(os.path.join(workdir, 'checkpoints', '6', 'state')):
     if os.path.basename(folder) == 'd':
       for name in names:
-        os.truncate(os.path.join(folder, name), os.path.getsize(os.path.join(folder, name)) // 2)
+        path = os.path.join(folder, name)
+        os.truncate(path, os.path.getsize(path) // 2)
         cut += 1
   assert cut
   capsys.readouterr()
