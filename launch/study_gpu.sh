@@ -16,7 +16,8 @@
 #                            probe every 5,000 steps: whether and when the early collapse resolves
 # Each part gets the budget less 90 s (reports and margin) and is stopped with SIGTERM when it
 # runs out: mixres.main saves at the next step and exits 75, and the same command resumes it
-# later. ROOT/timing.md records each part's wall time and the step it reached.
+# later; a part still compiling then (the signal waits for the compiled call) is killed 60 s
+# later. ROOT/timing.md records each part's wall time, its compile time and the step it reached.
 #
 # Environment: MNIST (default ../shared/data/mnist/mnist-t10k-images-idx3-ubyte.gz),
 # MNIST_STEPS, STEPS_PER_CALL (train steps per compiled call; default 20: fewer host round trips
@@ -37,18 +38,27 @@ part() {  # NAME CONFIG OVERRIDE...: one run under the budget; its line of timin
   local name=$1 config=$2 start status=0
   shift 2
   start=$(date +%s)
-  timeout --signal=TERM "$budget" python -m mixres.main --config="$config" \
+  timeout --signal=TERM --kill-after=60 "$budget" python -m mixres.main --config="$config" \
     --workdir="$root/$name" --config.steps_per_call="$steps_per_call" "$@" \
     > "$root/logs/${name//\//_}.log" 2>&1 || status=$?
   local outcome=finished
   case "$status" in
     0) ;;
     75 | 124) outcome='stopped by the budget (resumable)' ;;
+    137) outcome='killed 60 s after its budget (resumes from its last checkpoint)' ;;
     *) outcome="failed (exit $status, $root/logs/${name//\//_}.log)" ;;
   esac
+  # The last step line, or the preemption line when the budget ran out before the first log
+  # step; `|| true`: a part that logged neither still gets its row.
   local reached
-  reached=$(grep -oE '^step [0-9]+/[0-9]+' "$root/logs/${name//\//_}.log" | tail -n 1)
-  echo "| $name | $(($(date +%s) - start)) | ${reached:-no step logged} | $outcome |" \
+  reached=$(grep -oE '^step [0-9]+/[0-9]+|saved at step [0-9]+ of [0-9]+' \
+    "$root/logs/${name//\//_}.log" | tail -n 1 || true)
+  # XLA's compile time, summed over the call lengths the run compiled: with STEPS_PER_CALL
+  # steps unrolled into one executable it grows with STEPS_PER_CALL.
+  local compile
+  compile=$(awk '/^compiled steps/ {s += $(NF - 1)} END {printf "%.0f", s}' \
+    "$root/logs/${name//\//_}.log")
+  echo "| $name | $(($(date +%s) - start)) | $compile | ${reached:-no step logged} | $outcome |" \
     > "$root/logs/${name//\//_}.timing"
 }
 
@@ -67,13 +77,16 @@ wait
   echo "Budget $minutes min on $(nvidia-smi --query-gpu=name --format=csv,noheader 2> /dev/null \
     | head -n 1 || echo 'an unnamed device'), $(date -u +%Y-%m-%d)"
   echo
-  echo '| part | wall s | last step logged | outcome |'
-  echo '|---|---|---|---|'
+  echo '| part | wall s | compile s | last step logged | outcome |'
+  echo '|---|---|---|---|---|'
   cat "$root"/logs/*.timing
 } > "$root/timing.md"
 cat "$root/timing.md"
-python -m mixres.report "$root/lines" --metric=lines/mean_distance --scale=1000 --median_of_last=4
-python -m mixres.report "$root/lines" --metric=lines/smoothness --scale=1 --median_of_last=4
+table() {  # a part that logged nothing has no table; mixres.report says so, the rest still print
+  python -m mixres.report "$@" || true
+}
+table "$root/lines" --metric=lines/mean_distance --scale=1000 --median_of_last=4
+table "$root/lines" --metric=lines/smoothness --scale=1 --median_of_last=4
 for metric in best/probe/val_accuracy best/frozen_probe/val_accuracy recon/val_l1; do
-  python -m mixres.report "$root/mnist" --metric="$metric"
+  table "$root/mnist" --metric="$metric"
 done

@@ -158,16 +158,31 @@ def test_study_refuses_an_unknown_block_before_running_any(tmp_path):
   assert not (tmp_path / 'python.args').exists()
 
 
+def test_launch_scripts_are_executable():
+  """README runs them as `launch/NAME.sh ...`: a script without its x bit fails there with
+  'Permission denied' (study_gpu.sh did) though `bash launch/NAME.sh` works."""
+  assert [os.path.basename(s) for s in SCRIPTS if not os.access(s, os.X_OK)] == []
+
+
 def test_gpu_study_runs_four_parts_in_the_budget_and_times_them(tmp_path):
-  """launch/study_gpu.sh with stand-ins: each part under `timeout` with the budget less 90 s,
-  a part stopped by the budget (exit 75) reported as resumable, then the report's tables."""
+  """launch/study_gpu.sh with stand-ins, run as README runs it: each part under `timeout` with
+  the budget less 90 s; its row says how it ended, its compile time and the last step it
+  logged, also when the budget ran out before the first log line or the part logged nothing; a
+  report with no table does not stop the rest."""
   env = _stand_ins(
       tmp_path, nvidia_smi='echo "NVIDIA H200"',
-      python='case "$*" in *mixres.main*) echo "step 40/262144 | 1 steps/s";; esac\n'
-             'case "$*" in *lines.py:acai*) exit 75;; esac')
+      python='case "$*" in\n'
+             '  *lines.py:acai*) echo "step 40/262144 | 1 steps/s"; exit 137;;\n'
+             '  *lines.py:ae*) echo "preempted: SIGTERM: checkpoint saved at step 43 of 262144;'
+             ' run the same command to resume from it"; exit 75;;\n'
+             '  *amr_mnist.py:mixup2*) exit 1;;\n'
+             '  *mixres.main*) printf "compiled steps 1-20: 12.4 s\\nstep 40/100000 | 1 steps/s\\n'
+             'compiled steps 41-45: 3.0 s\\n";;\n'
+             '  *lines/mean_distance*) exit 1;;\n'
+             'esac')
   os.rename(tmp_path / 'bin' / 'nvidia_smi', tmp_path / 'bin' / 'nvidia-smi')
   root = tmp_path / 'gpu'
-  subprocess.run(['bash', os.path.join(REPO, 'launch', 'study_gpu.sh'), str(root), '3'],
+  subprocess.run([os.path.join(REPO, 'launch', 'study_gpu.sh'), str(root), '3'],
                  env={**env, 'MNIST': '/data/mnist.gz'}, check=True, timeout=60,
                  capture_output=True)
   calls = ('\0' + '\0'.join(_args(tmp_path, 'python'))).split('\0-m\0')
@@ -178,7 +193,12 @@ def test_gpu_study_runs_four_parts_in_the_budget_and_times_them(tmp_path):
   timing = (root / 'timing.md').read_text().splitlines()
   assert timing[0].startswith('Budget 3 min on NVIDIA H200, ')
   rows = sorted(timing[4:])
-  assert len(rows) == 4 and all('step 40/262144' in r for r in rows)
-  assert rows[0].startswith('| lines/acai |') and rows[0].endswith(
-      '| stopped by the budget (resumable) |')
-  assert rows[1].startswith('| lines/ae |') and rows[1].endswith('| finished |')
+  assert [r.split(' | ')[0] for r in rows] == [
+      '| lines/acai', '| lines/ae', '| mnist/ae_gan', '| mnist/mixup2']
+  assert rows[0].endswith('| 0 | step 40/262144 | killed 60 s after its budget (resumes from '
+                          'its last checkpoint) |')
+  assert rows[1].endswith(
+      '| 0 | saved at step 43 of 262144 | stopped by the budget (resumable) |')
+  assert rows[2].endswith('| 15 | step 40/100000 | finished |')
+  assert rows[3].endswith(
+      f'| 0 | no step logged | failed (exit 1, {root}/logs/mnist_mixup2.log) |')
