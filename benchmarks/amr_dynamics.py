@@ -89,7 +89,7 @@ def spread(workdir: str, examples: int = 500) -> tuple[int, float, float]:
   config = amr_mnist.get_config('mixup2,local')
   config.update_from_flattened_dict(overrides(seed=0))
   _, valid = sources.build(config)
-  images = pipeline.stack([valid[i] for i in range(min(examples, len(valid)))])['image']
+  images = pipeline.read(valid, range(min(examples, len(valid))))['image']
   objective = objectives.get_objective(config, images.shape[1:])
   # The state alone, not train.Experiment: that would refuse a checkpoint of older code whose
   # config lacks a field added since, which changes nothing this reads.

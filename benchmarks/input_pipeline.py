@@ -19,6 +19,7 @@ from absl import app
 from absl import flags
 from ml_collections import config_flags
 
+from mixres import train as train_lib
 from mixres.data import pipeline
 from mixres.data import sources
 
@@ -32,8 +33,8 @@ _STEPS = flags.DEFINE_integer('steps', 25, 'Timed train steps per repeat; 0 skip
 
 
 def pipeline_rates(config, train, batches: int, repeats: int, threads: int) -> list[float]:
-  stream = pipeline.train_batches(train, config.batch_size, config.data.shuffle_seed,
-                                  config.data.augment)
+  stream = pipeline.train_batches(train, config.batch_size, train_lib.shuffle_seed(config),
+                                  config.data.augment, batching=config.data.batching)
   rates, start_index = [], 0
   for _ in range(repeats + 1):  # The first pass warms caches and threads; not reported.
     iterator = pipeline.iterate(stream, start=start_index, threads=threads)

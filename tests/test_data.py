@@ -3,6 +3,7 @@
 import gzip
 import os
 
+import grain
 import numpy as np
 import pytest
 import tensorflow_datasets as tfds
@@ -167,6 +168,48 @@ def test_views_are_seeded_per_example_and_independent_of_process_count():
     augment.scale = bad
     with pytest.raises(ValueError, match=r'config.data.augment.scale=\(1.'):
       pipeline.train_batches(source, 8, 0, augment, process_index=0, process_count=1)
+
+
+def _assert_batches_equal(got, expected):
+  assert sorted(got) == sorted(expected)
+  for key in expected:
+    assert got[key].dtype == expected[key].dtype, key
+    np.testing.assert_array_equal(got[key], expected[key], err_msg=key)
+
+
+@pytest.mark.parametrize('name', sorted(DATASETS))
+def test_reading_a_batch_at_once_equals_reading_it_example_by_example(name):
+  """`pipeline.read` (sources that read many at once: arrays, subsets, fits, derived attributes,
+  the lines' vectorised render) against stacking source[i], on every dataset; then the training
+  stream, which reads through it, against the stream read example by example (grain's shuffle
+  of the examples themselves) on two processes, and batching 'epoch' likewise."""
+  fields = dict(DATASETS[name])
+  if name in ('digits', 'mnist'):
+    fields['derived_attributes'] = ('odd', 'large')
+  config = data_config(name, **fields)
+  with tfds.testing.mock_data(num_examples=40):
+    train, valid = sources.build(config)
+    for source in (train, valid):
+      indices = [i % len(source) for i in (5, 0, 17, 5, 30)]  # A repeat, out of order.
+      _assert_batches_equal(pipeline.read(source, indices),
+                            pipeline.stack([source[i] for i in indices]))
+    with pytest.raises(IndexError, match='out of range'):
+      pipeline.read(valid, [0, len(valid)])
+    seed, block = 3, 4
+    by_example = grain.MapDataset.source(train).shuffle(seed=pipeline._spread(seed)).repeat()
+    by_example = by_example.batch(block, batch_fn=pipeline.stack)
+    shards = [pipeline.train_batches(train, 2 * block, seed, process_index=p, process_count=2)
+              for p in range(2)]
+    for step in (0, 1, 9):
+      for p in range(2):
+        _assert_batches_equal(shards[p][step], by_example[2 * step + p])
+    if not sources.endless(len(train)):  # Epoch 0 in its seeded permutation (_EpochBatches).
+      epochs = pipeline.train_batches(train, block, seed, process_index=0, process_count=1,
+                                      batching='epoch')
+      order = np.random.default_rng((pipeline._spread(seed), 0)).permutation(len(train))
+      for step in (0, 1):
+        rows = order[step * block:(step + 1) * block]
+        _assert_batches_equal(epochs[step], pipeline.stack([train[int(i)] for i in rows]))
 
 
 def test_scaling_to_minus_one_one():

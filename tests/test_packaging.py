@@ -72,6 +72,20 @@ def test_every_imported_package_is_a_dependency():
   assert not missing, f'imported under mixres/ but not in pyproject.toml dependencies: {missing}'
 
 
+def test_no_environment_or_link_is_tracked():
+  """A worktree's `.venv` link to the shared environment was once committed by `git add -A` (the
+  ignore rule `/.venv/` matches directories only): merging it replaced the real environment with
+  a link to itself, and on a fresh clone README's `python3 -m venv .venv` would fail."""
+  git = lambda *args: subprocess.run(['git', '-C', REPO, *args], capture_output=True, text=True)
+  if git('rev-parse', '--git-dir').returncode:
+    pytest.skip('not a git checkout')
+  links = [line.split('\t', 1)[1] for line in git('ls-files', '-s').stdout.splitlines()
+           if line.startswith('120000')]
+  assert links == []
+  for name in ('.venv', 'venv'):  # Ignored whatever it is: directory, link or file.
+    assert git('check-ignore', '-q', '--no-index', name).returncode == 0, name
+
+
 def test_the_package_never_imports_the_configs():
   """configs/ import mixres, never the reverse: the package runs without them."""
   assert 'configs' not in _imports('mixres')

@@ -101,14 +101,24 @@ def _as_input(values: np.ndarray) -> np.ndarray:
   return to_model_input(values) if values.dtype == np.uint8 else values.astype(np.float32)
 
 
-def stack(examples: list[dict[str, Any]]) -> dict[str, np.ndarray]:
-  """A list of examples -> a batch: every field stacked, images (and views) scaled to [-1, 1]."""
-  batch = {k: np.stack([np.asarray(e[k]) for e in examples]) for k in examples[0]}
-  batch['label'] = batch['label'].astype(np.int32)
+def _model_batch(fields: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+  """Stacked fields as the model reads them: int32 labels, images (and views) in [-1, 1]."""
+  batch = {**fields, 'label': fields['label'].astype(np.int32)}
   for key in ('image', 'views'):
     if key in batch:
       batch[key] = _as_input(batch[key])
   return batch
+
+
+def stack(examples: list[dict[str, Any]]) -> dict[str, np.ndarray]:
+  """A list of examples -> a batch: every field stacked, images (and views) scaled to [-1, 1]."""
+  return _model_batch({k: np.stack([np.asarray(e[k]) for e in examples]) for k in examples[0]})
+
+
+def read(source: Source, indices) -> dict[str, np.ndarray]:
+  """The examples of `source` at `indices` as a batch (as `stack`), read together where the
+  source can (sources.read): the lines are drawn in one vectorised render."""
+  return _model_batch(sources.read(source, indices))
 
 
 def _add_views(example: dict[str, Any], rng: np.random.Generator,
@@ -153,18 +163,24 @@ def train_batches(source: Source, global_batch_size: int, seed: int,
     return grain.MapDataset.source(
         _EpochBatches(source, global_batch_size, seed, augment, process_index, process_count))
   # grain reshuffles epoch e with seed + e, so seeds 0 and 1 would share epochs; spread them.
-  stream = grain.MapDataset.source(source).shuffle(seed=_spread(seed)).repeat()
-  if augment is not None and augment.num_views:
-    check_augment(augment)
-    # grain derives each element's generator from (seed, index in the global stream), so the
-    # views of an example do not depend on how many processes share the stream.
-    stream = stream.random_map(functools.partial(_add_views, augment=augment),
-                               seed=_spread(seed + _AUGMENT_SEED_OFFSET))
   # Cut the stream into per-process blocks; process p takes blocks p, p + P, ... Global batch i
   # is then stream[i * B:(i + 1) * B] in order, process p holding rows p * B/P onwards, which
   # is how the mesh assembles it (parallel.to_global): the same batch, row for row, on any
   # number of processes. The stream is endless, so every block is full.
-  blocks = stream.batch(global_batch_size // process_count, batch_fn=stack)
+  block = global_batch_size // process_count
+  if augment is not None and augment.num_views:
+    check_augment(augment)
+    stream = grain.MapDataset.source(source).shuffle(seed=_spread(seed)).repeat()
+    # grain derives each element's generator from (seed, index in the global stream), so the
+    # views of an example do not depend on how many processes share the stream.
+    stream = stream.random_map(functools.partial(_add_views, augment=augment),
+                               seed=_spread(seed + _AUGMENT_SEED_OFFSET))
+    blocks = stream.batch(block, batch_fn=stack)
+  else:
+    # The same shuffle applied to the indices, each block read in one go (`read`): the same
+    # batches as reading example by example, several times faster (BENCHMARKS.md).
+    order = grain.MapDataset.range(len(source)).shuffle(seed=_spread(seed)).repeat()
+    blocks = order.batch(block, batch_fn=np.asarray).map(functools.partial(read, source))
   return blocks[process_index::process_count]
 
 
@@ -201,14 +217,13 @@ class _EpochBatches:
     rows = self._order(epoch)[within * self.batch_size:(within + 1) * self.batch_size]
     share = len(rows) // self.process_count
     start = self.process_index * share
+    if self.augment is None:
+      return read(self.source, rows[start:start + share])
     examples = []
     for position in range(start, start + share):
-      example = self.source[int(rows[position])]
-      if self.augment is not None:
-        rng = np.random.default_rng((self.seed + _AUGMENT_SEED_OFFSET, epoch,
-                                     within * self.batch_size + position))
-        example = _add_views(example, rng, self.augment)
-      examples.append(example)
+      rng = np.random.default_rng((self.seed + _AUGMENT_SEED_OFFSET, epoch,
+                                   within * self.batch_size + position))
+      examples.append(_add_views(self.source[int(rows[position])], rng, self.augment))
     return stack(examples)
 
 
@@ -223,7 +238,7 @@ def eval_batches(source: Source, batch_size: int, max_examples: int = 0
   """One ordered pass; the last batch is padded to full size with `mask` = 0 on the padding."""
   n = len(source) if not max_examples else min(max_examples, len(source))
   for start in range(0, n, batch_size):
-    batch = stack([source[i] for i in range(start, min(start + batch_size, n))])
+    batch = read(source, np.arange(start, min(start + batch_size, n)))
     real = len(batch['label'])
     pad = batch_size - real
     batch = {k: np.concatenate([v, np.repeat(v[-1:], pad, 0)]) for k, v in batch.items()}

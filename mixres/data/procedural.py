@@ -100,12 +100,16 @@ class LinesSource:
     return line_angle(self.seed, _check_index(index, len(self)))
 
   def __getitem__(self, index: int) -> dict[str, Any]:
-    angle = self.angle(index)
-    image = render_lines(np.array([angle]), self.image_size)[0]
+    return {k: v[0] for k, v in self.batch(np.array([index])).items()}
+
+  def batch(self, indices: np.ndarray) -> dict[str, np.ndarray]:
+    """The lines at `indices` drawn together (one vectorised render: the pipeline's path)."""
+    angles = np.array([self.angle(i) for i in indices], np.float64)
     # The reported float32 angle may round up to 2 pi; keep it in [0, 2 pi) like the label.
-    reported = min(np.float32(angle), np.nextafter(np.float32(TWO_PI), np.float32(0)))
-    return {'image': to_uint8(image), 'label': angle_bins(angle, self.num_bins),
-            'angle': reported}
+    below_two_pi = np.nextafter(np.float32(TWO_PI), np.float32(0))
+    reported = np.minimum(angles.astype(np.float32), below_two_pi)
+    return {'image': to_uint8(render_lines(angles, self.image_size)),
+            'label': angle_bins(angles, self.num_bins), 'angle': reported}
 
 
 def to_uint8(image: np.ndarray) -> np.ndarray:

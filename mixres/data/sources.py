@@ -29,8 +29,29 @@ Example = dict[str, Any]
 
 
 class Source(Protocol):
+  """Optionally also `batch(indices)`: `read`'s result, for sources that read many examples
+  faster at once than one by one (the pipeline reads whole batches with `read`)."""
+
   def __len__(self) -> int: ...
   def __getitem__(self, index: int) -> Example: ...
+
+
+def read(source: Source, indices) -> dict[str, np.ndarray]:
+  """The examples at `indices`, each field stacked along a new first axis: equal to stacking
+  source[i] for i in indices, through `source.batch` where the source has one."""
+  indices = np.asarray(indices, np.int64).reshape(-1)
+  if hasattr(source, 'batch'):
+    return source.batch(indices)
+  examples = [source[int(i)] for i in indices]
+  return {k: np.stack([np.asarray(e[k]) for e in examples]) for k in examples[0]}
+
+
+def check_indices(indices: np.ndarray, length: int) -> np.ndarray:
+  """`indices` if all lie in [0, length), else IndexError (as a source's [] raises)."""
+  if indices.size and (indices.min() < 0 or indices.max() >= length):
+    bad = indices[(indices < 0) | (indices >= length)][0]
+    raise IndexError(f'index {bad} out of range for a source of {length} examples')
+  return indices
 
 
 class ArraySource:
@@ -47,6 +68,11 @@ class ArraySource:
     return {'image': self.images[index], 'label': self.labels[index],
             **{k: v[index] for k, v in self.fields.items()}}
 
+  def batch(self, indices: np.ndarray) -> Example:
+    indices = check_indices(indices, len(self))
+    return {'image': self.images[indices], 'label': self.labels[indices],
+            **{k: v[indices] for k, v in self.fields.items()}}
+
 
 class SubsetSource:
   """The examples of `parent` at `indices`, in that order (a `range` stays lazy)."""
@@ -60,6 +86,12 @@ class SubsetSource:
 
   def __getitem__(self, index: int) -> Example:
     return self.parent[int(self.indices[index])]
+
+  def batch(self, indices: np.ndarray) -> Example:
+    indices = check_indices(indices, len(self))
+    if isinstance(self.indices, range):  # The stream's 2^62 indices are never materialised.
+      return read(self.parent, self.indices.start + indices * self.indices.step)
+    return read(self.parent, self.indices[indices])
 
 
 class MappedSource:
@@ -75,6 +107,11 @@ class MappedSource:
     example = dict(self.parent[index])
     example['image'] = self.fn(example['image'])
     return example
+
+  def batch(self, indices: np.ndarray) -> Example:
+    batch = dict(read(self.parent, indices))
+    batch['image'] = np.stack([self.fn(image) for image in batch['image']])
+    return batch
 
 
 # -------------------------------------------------------------------------------------------------
@@ -289,6 +326,11 @@ class DerivedAttributesSource:
     example = dict(self.parent[index])
     example['attributes'] = self.table[int(example['label'])]
     return example
+
+  def batch(self, indices: np.ndarray) -> Example:
+    batch = dict(read(self.parent, indices))
+    batch['attributes'] = self.table[batch['label'].astype(np.int64)]
+    return batch
 
 
 def _load(data: ml_collections.ConfigDict) -> Source:

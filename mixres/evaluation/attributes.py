@@ -86,7 +86,7 @@ class AttributeConsistency:
     if n < 1:
       raise ValueError(f'config.eval.attribute_pairs={config.eval.attribute_pairs} must be >= 1 '
                        f'and the validation split ({len(valid_source)}) hold 2 images per pair')
-    examples = pipeline.stack([valid_source[i] for i in range(2 * n)])
+    examples = pipeline.read(valid_source, range(2 * n))
     self.x1, self.x2 = np.split(examples['image'], 2)
     y = self.table[examples['label']]
     self.y1, self.y2 = np.split(y, 2)

@@ -133,8 +133,7 @@ def default_cache_dir() -> str:
 def _train(net: FeatureNet, train: sources.Source, valid: sources.Source, steps: int, seed: int):
   """(params, validation accuracy) after `steps` Adam steps on random batches of `train`."""
   rng = np.random.default_rng(seed)
-  batch_of = lambda source, idx: pipeline.stack([source[int(i)] for i in idx])
-  params = jax.jit(net.init)(jax.random.PRNGKey(seed), batch_of(train, [0])['image'])['params']
+  params = jax.jit(net.init)(jax.random.PRNGKey(seed), pipeline.read(train, [0])['image'])['params']
   optimizer = optax.adam(TRAIN_LR)
 
   @jax.jit
@@ -148,9 +147,9 @@ def _train(net: FeatureNet, train: sources.Source, valid: sources.Source, steps:
 
   opt_state = optimizer.init(params)
   for _ in range(steps):
-    batch = batch_of(train, rng.integers(0, len(train), TRAIN_BATCH))
+    batch = pipeline.read(train, rng.integers(0, len(train), TRAIN_BATCH))
     params, opt_state = step(params, opt_state, batch['image'], batch['label'])
-  held_out = batch_of(valid, range(min(ACCURACY_EXAMPLES, len(valid))))
+  held_out = pipeline.read(valid, range(min(ACCURACY_EXAMPLES, len(valid))))
   logits = map_batches(lambda x: net.apply({'params': params}, x)[1], held_out['image'],
                        batch_size=256)
   return params, float(np.mean(np.argmax(logits, -1) == held_out['label']))
@@ -175,7 +174,7 @@ def feature_extractor(data: ml_collections.ConfigDict, steps: int, cache_dir: st
   if os.path.isfile(path):
     train, _ = sources.build(ml_collections.ConfigDict({'data': data}))
     template = jax.eval_shape(net.init, jax.random.PRNGKey(0),
-                              pipeline.stack([train[0]])['image'])['params']  # Shapes only.
+                              pipeline.read(train, [0])['image'])['params']  # Shapes only.
     with open(path, 'rb') as f:
       saved = flax.serialization.from_bytes({'params': template, 'accuracy': np.zeros(())},
                                             f.read())

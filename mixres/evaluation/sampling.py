@@ -43,7 +43,7 @@ def sample_gaussian(mean: np.ndarray, cov: np.ndarray, num: int, seed: int) -> n
 def validation_images(source, max_examples: int) -> np.ndarray:
   """The first max_examples (all if 0) validation images as model inputs (N, H, W, C)."""
   n = len(source) if not max_examples else min(max_examples, len(source))
-  return pipeline.stack([source[i] for i in range(n)])['image']
+  return pipeline.read(source, range(n))['image']
 
 
 def check_num_samples(config) -> None:
