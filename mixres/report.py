@@ -83,9 +83,22 @@ def last_value(run: str, metric: str, median_of: int = 1) -> float | None:
   docs/faithfulness.md#c3); None if it was never logged."""
   if median_of < 1:
     raise ValueError(f'--median_of_last={median_of} must be >= 1')
-  values = [float(record[metric]) for record in metric_writers.run_metrics(run)
-            if metric in record]
+  values = [value for _, value in timeline(metric_writers.run_metrics(run), metric)]
   return float(np.median(values[-median_of:])) if values else None
+
+
+def timeline(records: Iterable[dict[str, Any]], metric: str) -> list[tuple[int, float]]:
+  """(step, value) of `metric` along the run's surviving history. A run resumed from a
+  checkpoint at step S logs again the steps after S; what it logged there before the stop
+  belongs to the abandoned attempt, so a record at step s drops earlier ones at steps >= s."""
+  kept = []
+  for record in records:
+    if metric in record:
+      step = int(record.get('step', 0))
+      while kept and kept[-1][0] >= step:
+        kept.pop()
+      kept.append((step, float(record[metric])))
+  return kept
 
 
 def _label(config: dict[str, Any]) -> str:

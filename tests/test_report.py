@@ -142,6 +142,23 @@ def test_median_of_the_last_n_evaluations_per_run(tmp_path):
   assert bad.stderr.strip().splitlines() == ['mixres.report: --median_of_last=0 must be >= 1']
 
 
+def test_a_resumed_run_counts_each_step_once(tmp_path):
+  """A run stopped after logging steps 1600-2000 but resumed from its checkpoint at 1900 logs
+  2000 again: the median of its last 3 evaluations is over 1600, 1800 and the new 2000, not the
+  abandoned 2000 (the lines study's ACAI seed 0 was resumed from 1500 after logging 1800)."""
+  path = write_run(str(tmp_path), 'r', [], setting='lines:acai')
+  with open(os.path.join(path, 'metrics.jsonl'), 'a') as f:
+    for step, value in ((1400, 9.0), (1600, 1.0), (1800, 2.0), (2000, 100.0), (2000, 3.0)):
+      f.write(json.dumps({'step': step, 'lines/mean_distance': value}) + '\n')
+  assert report.last_value(path, 'lines/mean_distance', median_of=3) == 2.0
+  assert report.timeline(report.metric_writers.run_metrics(path), 'lines/mean_distance') == [
+      (1400, 9.0), (1600, 1.0), (1800, 2.0), (2000, 3.0)]
+  with open(os.path.join(path, 'metrics.jsonl'), 'a') as f:  # Resumed again, from 1500.
+    for step, value in ((1600, 4.0), (1800, 5.0)):
+      f.write(json.dumps({'step': step, 'lines/mean_distance': value}) + '\n')
+  assert report.last_value(path, 'lines/mean_distance', median_of=3) == 5.0  # 9, 4, 5.
+
+
 def test_numbers_computed_after_training_reach_the_table(tmp_path):
   """mixres.evaluate's log (WORKDIR/evaluation/metrics.jsonl, names tagged 'evaluate/') is read
   beside the training's: its latest value is the run's, never confused with training's."""
