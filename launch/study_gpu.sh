@@ -14,10 +14,11 @@
 #                            (configs/amr_mnist.py), MNIST_STEPS steps (default 100,000, 800
 #                            epochs), with the validation reconstruction error and the frozen-code
 #                            probe every 5,000 steps: whether and when the early collapse resolves
-# Each part gets the budget less 90 s (reports and margin) and is stopped with SIGTERM when it
-# runs out: mixres.main saves at the next step and exits 75, and the same command resumes it
-# later; a part still compiling then (the signal waits for the compiled call) is killed 60 s
-# later. ROOT/timing.md records each part's wall time, its compile time and the step it reached.
+# Each part gets the budget less 120 s and is stopped with SIGTERM when it runs out:
+# mixres.main saves at the next step and exits 75, and the same command resumes it later; a part
+# still compiling then (the signal waits for the compiled call) is killed 30 s later, which
+# leaves the reports 90 s. ROOT/timing.md records each part's wall time, its compile time and
+# the step it reached.
 #
 # Environment: MNIST (default ../shared/data/mnist/mnist-t10k-images-idx3-ubyte.gz),
 # MNIST_STEPS, STEPS_PER_CALL (train steps per compiled call; default 20: fewer host round trips
@@ -28,7 +29,7 @@ minutes="${2:-10}"
 mnist="${MNIST:-../shared/data/mnist/mnist-t10k-images-idx3-ubyte.gz}"
 mnist_steps="${MNIST_STEPS:-100000}"
 steps_per_call="${STEPS_PER_CALL:-20}"
-budget=$((minutes * 60 - 90))
+budget=$((minutes * 60 - 120))
 [ "$budget" -gt 0 ] || { echo "MINUTES=$minutes leaves no time to train" >&2; exit 2; }
 mkdir -p "$root/logs"
 # Four processes share the GPU: none may take most of its memory up front.
@@ -38,14 +39,18 @@ part() {  # NAME CONFIG OVERRIDE...: one run under the budget; its line of timin
   local name=$1 config=$2 start status=0
   shift 2
   start=$(date +%s)
-  timeout --signal=TERM --kill-after=60 "$budget" python -m mixres.main --config="$config" \
+  timeout --signal=TERM --kill-after=30 "$budget" python -m mixres.main --config="$config" \
     --workdir="$root/$name" --config.steps_per_call="$steps_per_call" "$@" \
     > "$root/logs/${name//\//_}.log" 2>&1 || status=$?
-  local outcome=finished
+  local outcome=finished elapsed=$(($(date +%s) - start))
   case "$status" in
     0) ;;
     75 | 124) outcome='stopped by the budget (resumable)' ;;
-    137) outcome='killed 60 s after its budget (resumes from its last checkpoint)' ;;
+    137) if [ "$elapsed" -ge "$budget" ]; then
+           outcome='killed 30 s after its budget (resumes from its last checkpoint)'
+         else  # Not timeout's kill: the kernel's, most likely for memory.
+           outcome="killed before its budget (SIGKILL: out of memory?)"
+         fi ;;
     *) outcome="failed (exit $status, $root/logs/${name//\//_}.log)" ;;
   esac
   # The last step line, or the preemption line when the budget ran out before the first log
@@ -58,7 +63,7 @@ part() {  # NAME CONFIG OVERRIDE...: one run under the budget; its line of timin
   local compile
   compile=$(awk '/^compiled steps/ {s += $(NF - 1)} END {printf "%.0f", s}' \
     "$root/logs/${name//\//_}.log")
-  echo "| $name | $(($(date +%s) - start)) | $compile | ${reached:-no step logged} | $outcome |" \
+  echo "| $name | $elapsed | $compile | ${reached:-no step logged} | $outcome |" \
     > "$root/logs/${name//\//_}.timing"
 }
 
@@ -82,8 +87,8 @@ wait
   cat "$root"/logs/*.timing
 } > "$root/timing.md"
 cat "$root/timing.md"
-table() {  # a part that logged nothing has no table; mixres.report says so, the rest still print
-  python -m mixres.report "$@" || true
+table() {  # a part that logged nothing has no table; mixres.report says why, the rest still print
+  python -m mixres.report "$@" || echo "no table: mixres.report $* exited $?" >&2
 }
 table "$root/lines" --metric=lines/mean_distance --scale=1000 --median_of_last=4
 table "$root/lines" --metric=lines/smoothness --scale=1 --median_of_last=4

@@ -26,10 +26,17 @@ HEADLINE_EXTRA = ('gen/recon', 'probe/train_accuracy')
 HEADLINE_SIZE = 4
 
 
+def run_logs(workdir: epath.PathLike) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+  """A run's two logs (paths.read_metrics), each in the order written: training's, then
+  mixres.evaluate's (its steps are the checkpoints', so they start again from low ones)."""
+  return (paths.read_metrics(workdir),
+          paths.read_metrics(epath.Path(workdir) / AFTER_TRAINING_DIR))
+
+
 def run_metrics(workdir: epath.PathLike) -> list[dict[str, Any]]:
-  """Every record a run logged (paths.read_metrics): training's, then mixres.evaluate's."""
-  return (paths.read_metrics(workdir)
-          + paths.read_metrics(epath.Path(workdir) / AFTER_TRAINING_DIR))
+  """Every record a run logged: training's, then mixres.evaluate's."""
+  training, after_training = run_logs(workdir)
+  return training + after_training
 
 
 class MetricWriter:

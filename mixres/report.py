@@ -83,21 +83,26 @@ def last_value(run: str, metric: str, median_of: int = 1) -> float | None:
   docs/faithfulness.md#c3); None if it was never logged."""
   if median_of < 1:
     raise ValueError(f'--median_of_last={median_of} must be >= 1')
-  values = [value for _, value in timeline(metric_writers.run_metrics(run), metric)]
+  values = [value for log in metric_writers.run_logs(run) for _, value in timeline(log, metric)]
   return float(np.median(values[-median_of:])) if values else None
 
 
-def timeline(records: Iterable[dict[str, Any]], metric: str) -> list[tuple[int, float]]:
-  """(step, value) of `metric` along the run's surviving history. A run resumed from a
-  checkpoint at step S logs again the steps after S; what it logged there before the stop
-  belongs to the abandoned attempt, so a record at step s drops earlier ones at steps >= s."""
-  kept = []
-  for record in records:
-    if metric in record:
-      step = int(record.get('step', 0))
+def timeline(log: Iterable[dict[str, Any]], metric: str) -> list[tuple[int, float]]:
+  """(step, value) of `metric` along the surviving history of one log, read in the order
+  written. A run resumed from its checkpoint at step S logs again from step S + 1 on: its first
+  record's step is below the last one before the stop, and the values the stopped attempt had
+  logged from that step on belong to an abandoned history, so they are dropped, whichever
+  metric the record holds (the resumed run may be stopped again before it logs this one). A
+  value logged again at its step (mixres.evaluate run twice) replaces the earlier one."""
+  kept, last_step = [], None
+  for record in log:
+    step = int(record['step'])
+    if metric in record or (last_step is not None and step < last_step):
       while kept and kept[-1][0] >= step:
         kept.pop()
+    if metric in record:
       kept.append((step, float(record[metric])))
+    last_step = step
   return kept
 
 

@@ -212,6 +212,38 @@ def test_reading_a_batch_at_once_equals_reading_it_example_by_example(name):
         _assert_batches_equal(epochs[step], pipeline.stack([train[int(i)] for i in rows]))
 
 
+def test_epoch_batches_read_at_once_split_over_processes_with_a_partial_last_batch():
+  """batching 'epoch' on 30 examples in batches of 8 (the last 6), two processes: each
+  process's rows of every batch, extra fields included, are the examples the epoch's
+  permutation puts there."""
+  images = np.random.default_rng(0).integers(0, 256, (30, 4, 4, 1)).astype(np.uint8)
+  source = sources.ArraySource(images, np.arange(30) % 10,
+                               factors=np.arange(60, dtype=np.float32).reshape(30, 2))
+  shards = [pipeline.train_batches(source, 8, 5, process_index=p, process_count=2,
+                                   batching='epoch') for p in range(2)]
+  order = np.random.default_rng((pipeline._spread(5), 0)).permutation(30)
+  for step, (start, size) in enumerate(((0, 8), (8, 8), (16, 8), (24, 6))):
+    for p in range(2):
+      rows = order[start + p * size // 2:start + (p + 1) * size // 2]
+      _assert_batches_equal(shards[p][step], pipeline.stack([source[int(i)] for i in rows]))
+
+
+def test_lines_read_together_are_the_lines_drawn_alone():
+  """LinesSource.read_batch draws a batch in one render; each line equals its own render, its
+  label and reported angle as before (the single-line path now reads through read_batch)."""
+  source = procedural.LinesSource(1 << 62, 7, 32)
+  indices = np.array([3, 0, 10 ** 15, 3])
+  batch = source.read_batch(indices)
+  for row, index in enumerate(indices):
+    angle = procedural.line_angle(7, int(index))
+    alone = procedural.to_uint8(procedural.render_lines(np.array([angle]), 32)[0])
+    np.testing.assert_array_equal(batch['image'][row], alone)
+    assert batch['label'][row] == procedural.angle_bins(angle, 10)
+    assert batch['angle'][row] == np.float32(angle) and batch['angle'].dtype == np.float32
+  with pytest.raises(IndexError, match='out of range'):
+    source.read_batch(np.array([1 << 62]))
+
+
 def test_scaling_to_minus_one_one():
   np.testing.assert_allclose(pipeline.to_model_input(np.array([0, 255], np.uint8)), [-1, 1])
 

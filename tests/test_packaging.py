@@ -72,18 +72,23 @@ def test_every_imported_package_is_a_dependency():
   assert not missing, f'imported under mixres/ but not in pyproject.toml dependencies: {missing}'
 
 
-def test_no_environment_or_link_is_tracked():
+def test_no_environment_or_link_is_tracked(tmp_path):
   """A worktree's `.venv` link to the shared environment was once committed by `git add -A` (the
   ignore rule `/.venv/` matches directories only): merging it replaced the real environment with
   a link to itself, and on a fresh clone README's `python3 -m venv .venv` would fail."""
-  git = lambda *args: subprocess.run(['git', '-C', REPO, *args], capture_output=True, text=True)
+  git = lambda *args, cwd=REPO: subprocess.run(['git', '-C', str(cwd), *args],
+                                               capture_output=True, text=True)
   if git('rev-parse', '--git-dir').returncode:
     pytest.skip('not a git checkout')
   links = [line.split('\t', 1)[1] for line in git('ls-files', '-s').stdout.splitlines()
            if line.startswith('120000')]
   assert links == []
-  for name in ('.venv', 'venv'):  # Ignored whatever it is: directory, link or file.
-    assert git('check-ignore', '-q', '--no-index', name).returncode == 0, name
+  # The rules on a scratch repository where the environments are links, as in a worktree.
+  assert git('init', '-q', cwd=tmp_path).returncode == 0
+  shutil.copy(os.path.join(REPO, '.gitignore'), tmp_path / '.gitignore')
+  for name in ('.venv', 'venv'):
+    os.symlink('/nonexistent', tmp_path / name)
+    assert git('check-ignore', '-q', name, cwd=tmp_path).returncode == 0, name
 
 
 def test_the_package_never_imports_the_configs():

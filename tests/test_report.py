@@ -151,12 +151,25 @@ def test_a_resumed_run_counts_each_step_once(tmp_path):
     for step, value in ((1400, 9.0), (1600, 1.0), (1800, 2.0), (2000, 100.0), (2000, 3.0)):
       f.write(json.dumps({'step': step, 'lines/mean_distance': value}) + '\n')
   assert report.last_value(path, 'lines/mean_distance', median_of=3) == 2.0
-  assert report.timeline(report.metric_writers.run_metrics(path), 'lines/mean_distance') == [
+  training, _ = report.metric_writers.run_logs(path)
+  assert report.timeline(training, 'lines/mean_distance') == [
       (1400, 9.0), (1600, 1.0), (1800, 2.0), (2000, 3.0)]
   with open(os.path.join(path, 'metrics.jsonl'), 'a') as f:  # Resumed again, from 1500.
     for step, value in ((1600, 4.0), (1800, 5.0)):
       f.write(json.dumps({'step': step, 'lines/mean_distance': value}) + '\n')
   assert report.last_value(path, 'lines/mean_distance', median_of=3) == 5.0  # 9, 4, 5.
+  # Resumed from 1700 and stopped again before its next evaluation: its 1800 is abandoned too.
+  with open(os.path.join(path, 'metrics.jsonl'), 'a') as f:
+    f.write(json.dumps({'step': 1750, 'gen/loss': 1.0}) + '\n')
+  training, _ = report.metric_writers.run_logs(path)
+  assert report.timeline(training, 'lines/mean_distance') == [(1400, 9.0), (1600, 4.0)]
+  assert report.last_value(path, 'lines/mean_distance', median_of=2) == 6.5
+  # mixres.evaluate's log starts again from a low step: it cuts nothing in training's.
+  os.makedirs(os.path.join(path, 'evaluation'))
+  with open(os.path.join(path, 'evaluation', 'metrics.jsonl'), 'w') as f:
+    f.write(json.dumps({'step': 1600, 'evaluate/lines/mean_distance': 7.0}) + '\n')
+  assert report.last_value(path, 'lines/mean_distance', median_of=2) == 6.5
+  assert report.last_value(path, 'evaluate/lines/mean_distance') == 7.0
 
 
 def test_numbers_computed_after_training_reach_the_table(tmp_path):

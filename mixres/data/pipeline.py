@@ -112,13 +112,13 @@ def _model_batch(fields: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
 
 def stack(examples: list[dict[str, Any]]) -> dict[str, np.ndarray]:
   """A list of examples -> a batch: every field stacked, images (and views) scaled to [-1, 1]."""
-  return _model_batch({k: np.stack([np.asarray(e[k]) for e in examples]) for k in examples[0]})
+  return _model_batch(sources.stack_examples(examples))
 
 
 def read(source: Source, indices) -> dict[str, np.ndarray]:
   """The examples of `source` at `indices` as a batch (as `stack`), read together where the
-  source can (sources.read): the lines are drawn in one vectorised render."""
-  return _model_batch(sources.read(source, indices))
+  source can (sources.read_batch): the lines are drawn in one vectorised render."""
+  return _model_batch(sources.read_batch(source, indices))
 
 
 def _add_views(example: dict[str, Any], rng: np.random.Generator,

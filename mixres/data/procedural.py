@@ -100,9 +100,9 @@ class LinesSource:
     return line_angle(self.seed, _check_index(index, len(self)))
 
   def __getitem__(self, index: int) -> dict[str, Any]:
-    return {k: v[0] for k, v in self.batch(np.array([index])).items()}
+    return {k: v[0] for k, v in self.read_batch(np.array([index])).items()}
 
-  def batch(self, indices: np.ndarray) -> dict[str, np.ndarray]:
+  def read_batch(self, indices: np.ndarray) -> dict[str, np.ndarray]:
     """The lines at `indices` drawn together (one vectorised render: the pipeline's path)."""
     angles = np.array([self.angle(i) for i in indices], np.float64)
     # The reported float32 angle may round up to 2 pi; keep it in [0, 2 pi) like the label.

@@ -29,21 +29,25 @@ Example = dict[str, Any]
 
 
 class Source(Protocol):
-  """Optionally also `batch(indices)`: `read`'s result, for sources that read many examples
-  faster at once than one by one (the pipeline reads whole batches with `read`)."""
+  """Optionally also `read_batch(indices)`, as the function `read_batch` below: for sources
+  that read many examples faster at once than one by one (the pipeline reads whole batches)."""
 
   def __len__(self) -> int: ...
   def __getitem__(self, index: int) -> Example: ...
 
 
-def read(source: Source, indices) -> dict[str, np.ndarray]:
-  """The examples at `indices`, each field stacked along a new first axis: equal to stacking
-  source[i] for i in indices, through `source.batch` where the source has one."""
-  indices = np.asarray(indices, np.int64).reshape(-1)
-  if hasattr(source, 'batch'):
-    return source.batch(indices)
-  examples = [source[int(i)] for i in indices]
+def stack_examples(examples: list[Example]) -> dict[str, np.ndarray]:
+  """Examples -> their fields, each stacked along a new first axis (values as stored)."""
   return {k: np.stack([np.asarray(e[k]) for e in examples]) for k in examples[0]}
+
+
+def read_batch(source: Source, indices) -> dict[str, np.ndarray]:
+  """The examples at `indices` (each in [0, len(source))), stacked: equal to stack_examples of
+  source[i] for i in indices, read through `source.read_batch` where the source has one."""
+  indices = np.asarray(indices, np.int64).reshape(-1)
+  if hasattr(source, 'read_batch'):
+    return source.read_batch(indices)
+  return stack_examples([source[int(i)] for i in indices])
 
 
 def check_indices(indices: np.ndarray, length: int) -> np.ndarray:
@@ -64,14 +68,15 @@ class ArraySource:
   def __len__(self) -> int:
     return len(self.images)
 
-  def __getitem__(self, index: int) -> Example:
+  def _take(self, index):  # One index or an array of them: numpy indexes every field alike.
     return {'image': self.images[index], 'label': self.labels[index],
             **{k: v[index] for k, v in self.fields.items()}}
 
-  def batch(self, indices: np.ndarray) -> Example:
-    indices = check_indices(indices, len(self))
-    return {'image': self.images[indices], 'label': self.labels[indices],
-            **{k: v[indices] for k, v in self.fields.items()}}
+  def __getitem__(self, index: int) -> Example:
+    return self._take(index)
+
+  def read_batch(self, indices: np.ndarray) -> Example:
+    return self._take(check_indices(indices, len(self)))
 
 
 class SubsetSource:
@@ -87,11 +92,11 @@ class SubsetSource:
   def __getitem__(self, index: int) -> Example:
     return self.parent[int(self.indices[index])]
 
-  def batch(self, indices: np.ndarray) -> Example:
+  def read_batch(self, indices: np.ndarray) -> Example:
     indices = check_indices(indices, len(self))
     if isinstance(self.indices, range):  # The stream's 2^62 indices are never materialised.
-      return read(self.parent, self.indices.start + indices * self.indices.step)
-    return read(self.parent, self.indices[indices])
+      return read_batch(self.parent, self.indices.start + indices * self.indices.step)
+    return read_batch(self.parent, self.indices[indices])
 
 
 class MappedSource:
@@ -108,8 +113,8 @@ class MappedSource:
     example['image'] = self.fn(example['image'])
     return example
 
-  def batch(self, indices: np.ndarray) -> Example:
-    batch = dict(read(self.parent, indices))
+  def read_batch(self, indices: np.ndarray) -> Example:
+    batch = dict(read_batch(self.parent, indices))
     batch['image'] = np.stack([self.fn(image) for image in batch['image']])
     return batch
 
@@ -327,8 +332,8 @@ class DerivedAttributesSource:
     example['attributes'] = self.table[int(example['label'])]
     return example
 
-  def batch(self, indices: np.ndarray) -> Example:
-    batch = dict(read(self.parent, indices))
+  def read_batch(self, indices: np.ndarray) -> Example:
+    batch = dict(read_batch(self.parent, indices))
     batch['attributes'] = self.table[batch['label'].astype(np.int64)]
     return batch
 
