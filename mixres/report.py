@@ -80,7 +80,8 @@ def find_runs(roots: Iterable[str]) -> list[str]:
 def last_value(run: str, metric: str, median_of: int = 1) -> float | None:
   """The metric's last value in a run's logs (training's, then mixres.evaluate's), or the median of
   its last `median_of` values (ACAI reports the median of the last 20 evaluations of each run,
-  docs/faithfulness.md#c3); None if it was never logged."""
+  docs/faithfulness.md#c3), NaN if any of those is undefined (NaN); None if it was never
+  logged."""
   if median_of < 1:
     raise ValueError(f'--median_of_last={median_of} must be >= 1')
   values = [value for log in metric_writers.run_logs(run) for _, value in timeline(log, metric)]
@@ -174,30 +175,49 @@ def mean_interval(values: Sequence[float], level: float = 0.95) -> tuple[float, 
 def paired_table(differences: dict[tuple[str, str], list[float]], baseline: str,
                  scale: float = 100.0, digits: int = 2) -> str:
   """A Markdown table of `paired_differences`: per cell the mean difference, its 95% interval
-  and the per-seed differences."""
+  and the per-seed differences; a seed's undefined (NaN) difference is shown and left out of
+  the mean and the interval."""
   columns = sorted({c for c, _ in differences})
   rows = sorted({r for _, r in differences})
   lines = [f'| row - {baseline} | ' + ' | '.join(columns) + ' |', '|---' * (len(columns) + 1) + '|']
   for row in rows:
     cells = []
     for column in columns:
-      diffs = [d * scale for d in differences.get((column, row), [])]
-      if not diffs:
+      diffs = np.asarray(differences.get((column, row), []), np.float64) * scale
+      if not len(diffs):
         cells.append('-')
         continue
-      mean, low, high = mean_interval(diffs)
-      interval = f' [{low:+.{digits}f}, {high:+.{digits}f}]' if len(diffs) > 1 else ''
-      seeds = ' / '.join(f'{d:+.{digits}f}' for d in diffs)
+      # A seed where either run is undefined has no difference: shown, left out of the mean.
+      seeds = ' / '.join('undefined' if np.isnan(d) else f'{d:+.{digits}f}' for d in diffs)
+      defined = diffs[~np.isnan(diffs)]
+      if not len(defined):
+        cells.append(f'undefined ({seeds})')
+        continue
+      mean, low, high = mean_interval(defined)
+      interval = f' [{low:+.{digits}f}, {high:+.{digits}f}]' if len(defined) > 1 else ''
       cells.append(f'{mean:+.{digits}f}{interval} ({seeds})')
     lines.append(f'| {row} | ' + ' | '.join(cells) + ' |')
   return '\n'.join(lines)
 
 
+def _undefined_note(values: np.ndarray) -> str:
+  """'; K undefined' for the NaN values (a metric a run could not compute, e.g. Smoothness when
+  no interpolation moves), else ''."""
+  undefined = int(np.isnan(values).sum())
+  return f'; {undefined} undefined' if undefined else ''
+
+
 def _stat(values: Sequence[float], scale: float, digits: int) -> str:
-  values = np.asarray(values) * scale
-  if len(values) == 1:
-    return f'{values[0]:.{digits}f} (n=1)'
-  return f'{values.mean():.{digits}f} +- {values.std():.{digits}f} (n={len(values)})'
+  """'mean +- std (n=N)' over the defined values; an undefined (NaN) value is counted, not
+  averaged: it would turn the cell into nan and hide the runs that have a value."""
+  values = np.asarray(values, np.float64) * scale
+  defined = values[~np.isnan(values)]
+  note = _undefined_note(values)
+  if not len(defined):
+    return f'undefined (n={len(values)})'
+  if len(defined) == 1:
+    return f'{defined[0]:.{digits}f} (n=1{note})'
+  return f'{defined.mean():.{digits}f} +- {defined.std():.{digits}f} (n={len(defined)}{note})'
 
 
 def table(cells: dict[tuple[str, str], list[tuple[float, float]]], scale: float = 100.0,

@@ -219,3 +219,29 @@ def test_paired_refuses_two_runs_of_one_seed(tmp_path):
   write_run(root, 'c', [0.8], setting='s:mixup2', seed=0)
   with pytest.raises(ValueError, match='two runs of s:mixup2 have seed 0'):
     report.paired_differences(report.find_runs([root]), 'best/probe/val_accuracy', 'ae_gan')
+
+
+def test_undefined_values_are_counted_not_averaged(tmp_path):
+  # Smoothness is NaN for a run whose interpolations do not move; one such seed must not turn
+  # the cell into nan and hide the seeds that have a value.
+  root = str(tmp_path)
+  for seed, (base, ours) in enumerate([(0.2, 0.1), (0.3, float('nan')), (0.25, 0.2)]):
+    write_run(root, f'b{seed}', [base], setting='lines:ae', seed=seed)
+    write_run(root, f'm{seed}', [ours], setting='lines:acai', seed=seed)
+  write_run(root, 'z0', [float('nan')], setting='lines:amr', seed=0)
+  runs = report.find_runs([root])
+  lines = report.table(report.collect(runs, 'best/probe/val_accuracy'), scale=1,
+                       digits=3).splitlines()
+  assert '| acai | 0.150 +- 0.050 (n=2; 1 undefined) |' in lines
+  assert '| ae | 0.250 +- 0.041 (n=3) |' in lines
+  assert '| amr | undefined (n=1) |' in lines
+  differences = report.paired_differences(runs, 'best/probe/val_accuracy', 'ae')
+  text = report.paired_table(differences, 'ae', scale=1, digits=3).splitlines()
+  # The two defined differences, -0.1 and -0.05: mean -0.075, t(0.975, 1 df) = 12.7062 times
+  # their sample std 0.035355 / sqrt 2 = 0.3177 either side.
+  assert '| acai | -0.075 [-0.393, +0.243] (-0.100 / undefined / -0.050) |' in text
+  assert '| amr | undefined (undefined) |' in text
+  # A median over evaluations that include an undefined one is undefined.
+  path = write_run(root, 'late', [float('nan'), 0.5, 0.4], setting='lines:x', seed=0)
+  assert np.isnan(report.last_value(path, 'best/probe/val_accuracy', median_of=3))
+  assert report.last_value(path, 'best/probe/val_accuracy', median_of=2) == 0.45
