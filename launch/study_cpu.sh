@@ -15,7 +15,7 @@
 #                          scikit-learn distributions, 20,000 steps each (configs/gaia_toys.py),
 #                          ~42 each
 #   lines0 lines1 lines2   ACAI's lines benchmark, one seed each: AE, ACAI and AMR mixup for
-#                          2,000 steps at lr 5e-4 (configs/lines.py:METHOD,study), ~55 each
+#                          2,000 steps at lr 5e-4 (configs/lines.py:METHOD,study), ~85 each
 #   report                 the tables (mixres.report) and figures from whatever has finished
 #
 # Environment: MNIST (default ../shared/data/mnist/mnist-t10k-images-idx3-ubyte.gz), the
