@@ -200,19 +200,12 @@ def paired_table(differences: dict[tuple[str, str], list[float]], baseline: str,
   return '\n'.join(lines)
 
 
-def _undefined_note(values: np.ndarray) -> str:
-  """'; K undefined' for the NaN values (a metric a run could not compute, e.g. Smoothness when
-  no interpolation moves), else ''."""
-  undefined = int(np.isnan(values).sum())
-  return f'; {undefined} undefined' if undefined else ''
-
-
 def _stat(values: Sequence[float], scale: float, digits: int) -> str:
   """'mean +- std (n=N)' over the defined values; an undefined (NaN) value is counted, not
   averaged: it would turn the cell into nan and hide the runs that have a value."""
   values = np.asarray(values, np.float64) * scale
   defined = values[~np.isnan(values)]
-  note = _undefined_note(values)
+  note = f'; {len(values) - len(defined)} undefined' if len(defined) < len(values) else ''
   if not len(defined):
     return f'undefined (n={len(values)})'
   if len(defined) == 1:
