@@ -23,6 +23,7 @@ import orbax.checkpoint as ocp
 from mixres import config_checks as cc
 from mixres import defaults
 from mixres import faults
+from mixres import parallel
 from mixres import paths
 
 # Fields that may change between a run and its resumption: how long and how often, not what;
@@ -99,9 +100,7 @@ class Checkpointer:
       paths.move_tree(self.directory / str(step), target)
       print(f'warning: checkpoint step {step} is unreadable ({faults.first_line(error)}); moved '
             f'to {target}, trying the one before', file=sys.stderr, flush=True)
-    if jax.process_count() > 1:
-      from jax.experimental import multihost_utils
-      multihost_utils.sync_global_devices(f'mixres set aside checkpoint {step}')
+    parallel.barrier(f'set aside checkpoint {step}')
     self.close()
     self._manager = None  # Rescans the directory.
 

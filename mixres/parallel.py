@@ -6,6 +6,7 @@ global array, so no code path depends on the device count.
 """
 
 import collections
+import itertools
 import os
 from typing import Any, Iterator
 
@@ -70,6 +71,45 @@ def make_mesh(num_devices: int = 0) -> Mesh:
                        f'{len(devices)} devices of this single-host run')
     devices = devices[:num_devices]
   return Mesh(np.asarray(devices), ('data',))
+
+
+# How long a process waits at a barrier for the slowest one (e.g. still loading a large dataset)
+# before the run fails.
+BARRIER_TIMEOUT_SECONDS = 30 * 60
+_barriers = itertools.count()  # Every process passes the same barriers in the same order.
+
+
+def barrier(name: str) -> None:
+  """Waits until every process of a distributed run gets here (one process: returns at once).
+
+  The coordination service's barrier, not a collective (`multihost_utils.sync_global_devices`
+  is an all-reduce, bound by the collectives' deadlines; see `connect_processes`).
+  """
+  if jax.process_count() == 1:
+    return
+  from jax._src import distributed  # The coordination client; JAX has no public barrier.
+  distributed.global_state.client.wait_at_barrier(f'mixres/{next(_barriers)}/{name}',
+                                                  BARRIER_TIMEOUT_SECONDS * 1000)
+
+
+def connect_processes(mesh: Mesh) -> None:
+  """Opens the connections of the processes' collectives while they are together (one
+  process: nothing to do); before any other collective of the run.
+
+  XLA:CPU's gloo collectives connect at a run's first collective and give a late process a
+  fixed 30 s to join; a compilation slowed by a busy host takes longer, and the process that
+  compiled first then fails in the train step's first all-reduce. Later collectives reuse the
+  connections and wait for a late process (tests/test_multihost.py lags one by 35 s; 240 s
+  passed too).
+  So the processes first meet at `barrier`, then sum one number per device over the mesh.
+  """
+  if jax.process_count() == 1:
+    return
+  barrier('connect')
+  ones = to_global(mesh, np.ones(mesh.local_mesh.size, np.int32))
+  total = int(jax.jit(lambda x: x.sum(), out_shardings=replicated(mesh))(ones))
+  if total != mesh.size:
+    raise RuntimeError(f'{total} of the {mesh.size} devices answered the first collective')
 
 
 def replicated(mesh: Mesh) -> NamedSharding:

@@ -88,6 +88,7 @@ class Experiment:
     self.objective = objectives.get_objective(config, self.image_shape)
     self.abstract_state = _abstract_state(self.objective, config)  # Shapes only: no compilation.
     self.mesh = parallel.make_mesh(config.num_devices)
+    parallel.connect_processes(self.mesh)  # Before the checkpointer's first (collective) barrier.
     parallel.check_batch_size(config.batch_size, self.mesh)
     self.clock = pipeline.EpochClock(len(self.train_source), config.batch_size,
                                      config.data.batching)
