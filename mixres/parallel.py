@@ -100,8 +100,8 @@ def connect_processes(mesh: Mesh) -> None:
   fixed 30 s to join; a compilation slowed by a busy host takes longer, and the process that
   compiled first then fails in the train step's first all-reduce. Later collectives reuse the
   connections and wait for a late process (tests/test_multihost.py lags one by 35 s; 240 s
-  passed too).
-  So the processes first meet at `barrier`, then sum one number per device over the mesh.
+  passed too). So the processes first meet at `barrier`, then sum one number per device over
+  the mesh.
   """
   if jax.process_count() == 1:
     return
