@@ -5,7 +5,9 @@ cluster gives, one CPU device each; the global batch of 8 is split 4 + 4 (each p
 share, mixres/data/pipeline.py). RELIABILITY.md quotes what these tests measure.
 """
 
+import fcntl
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -95,14 +97,24 @@ def gloo():
 def uninterrupted(tmp_path_factory, gloo):
   """(step, params) of the 6-step 2-process run, never stopped: what a resumed run must equal.
 
-  Not the same run in one process on a mesh of its 2 devices: that one ends bitwise equal on 2
-  cores, but when everything shares one core all 62 arrays differ (1e-5 relative after 6 steps;
-  not traced further), so that comparison would depend on the host.
+  Run once per session: under pytest-xdist every worker that needs it reads the one workdir
+  (the first to arrive runs it, holding a lock). Not the same run in one process on a mesh of
+  its 2 devices: that one ends bitwise equal on 2 cores, but when everything shares one core all
+  62 arrays differ (1e-5 relative after 6 steps; not traced further), so that comparison would
+  depend on the host.
   """
-  workdir = str(tmp_path_factory.mktemp('uninterrupted'))
-  results = _finish(_start(workdir, steps=6))
-  assert [code for code, _, _ in results] == [0, 0], results[0][2][-3000:]
-  return _final_params(workdir)
+  shared = tmp_path_factory.getbasetemp()
+  if os.environ.get('PYTEST_XDIST_WORKER'):
+    shared = shared.parent  # This session's directory, above each worker's own.
+  workdir = shared / 'multihost_uninterrupted'
+  with open(shared / 'multihost_uninterrupted.lock', 'w') as lock:
+    fcntl.flock(lock, fcntl.LOCK_EX)  # Released when the file closes.
+    if not (workdir / 'finished').exists():
+      shutil.rmtree(workdir, ignore_errors=True)
+      results = _finish(_start(str(workdir), steps=6))
+      assert [code for code, _, _ in results] == [0, 0], results[0][2][-3000:]
+      (workdir / 'finished').touch()
+    return _final_params(str(workdir))
 
 
 def test_sigterm_to_one_process_saves_the_same_step_on_both_and_exits_75(tmp_path, gloo):
