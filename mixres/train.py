@@ -88,7 +88,6 @@ class Experiment:
     self.objective = objectives.get_objective(config, self.image_shape)
     self.abstract_state = _abstract_state(self.objective, config)  # Shapes only: no compilation.
     self.mesh = parallel.make_mesh(config.num_devices)
-    parallel.connect_processes(self.mesh)  # Before the checkpointer's first (collective) barrier.
     parallel.check_batch_size(config.batch_size, self.mesh)
     self.clock = pipeline.EpochClock(len(self.train_source), config.batch_size,
                                      config.data.batching)
@@ -101,6 +100,8 @@ class Experiment:
           "evenly; use config.data.batching='stream' (or fewer devices)")
     self.cadences = cadence.build(config, config.eval.evaluators)  # Before any evaluator's work.
     evaluation.check_names(config)
+    # After the config's checks, before the checkpointer's first barrier (Orbax's: collectives).
+    parallel.connect_processes(self.mesh)
     self.checkpointer = checkpoint.Checkpointer(os.path.join(workdir, 'checkpoints'),
                                                 config.keep_checkpoints)
     self.checkpointer.check_compatible(config, len(self.train_source))
